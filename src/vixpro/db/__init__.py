@@ -1,0 +1,1 @@
+"""Storage: models, migrations, row-level security, tenant and system sessions."""

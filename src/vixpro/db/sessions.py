@@ -1,0 +1,72 @@
+"""Engines and sessions. ``tenant_session`` is how requests and jobs touch tenant data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from vixpro.db.urls import DatabaseUrls
+
+_SET_TENANT = text(
+    "SELECT set_config('app.org_id', :org, true), set_config('app.user_id', :user, true)"
+)
+
+
+class Database:
+    """Connection pools for the app role and the system role."""
+
+    def __init__(self, urls: DatabaseUrls, *, pool_size: int = 10) -> None:
+        self.urls = urls
+        self.app_engine: AsyncEngine = create_async_engine(
+            urls.app, pool_size=pool_size, max_overflow=pool_size
+        )
+        self.system_engine: AsyncEngine = create_async_engine(
+            urls.system,
+            pool_size=max(2, pool_size // 2),
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+        )
+        self._app = async_sessionmaker(self.app_engine, expire_on_commit=False)
+        self._system = async_sessionmaker(self.system_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def tenant_session(
+        self, org_id: uuid.UUID, *, user_id: uuid.UUID | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """One transaction as the app role, seeing only ``org_id``'s rows (row-level security)."""
+        async with self._app() as session, session.begin():
+            await session.execute(
+                _SET_TENANT, {"org": str(org_id), "user": str(user_id) if user_id else ""}
+            )
+            yield session
+
+    @asynccontextmanager
+    async def unscoped_session(self) -> AsyncIterator[AsyncSession]:
+        """A transaction as the app role with no organisation set: it sees no tenant rows."""
+        async with self._app() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def system_session(self, reason: str) -> AsyncIterator[AsyncSession]:
+        """One transaction as the system role, which crosses organisations.
+
+        Only for the few cross-org paths (authentication lookups, webhook tokens, the staff
+        console, sweeps); ``reason`` names the path so that every use is greppable.
+        """
+        if not reason:
+            raise ValueError("a system session needs a reason")
+        async with self._system() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.app_engine.dispose()
+        await self.system_engine.dispose()

@@ -1,0 +1,1 @@
+"""The FastAPI application: the ``/api/v1`` API, the dashboard, health and metrics."""

@@ -1,0 +1,11 @@
+"""The ``/api/v1`` routers, one module per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vixpro.web.api import api_keys, audit, invitations, me, members, org, staff
+
+router = APIRouter(prefix="/api/v1")
+for module in (me, org, members, invitations, api_keys, audit, staff):
+    router.include_router(module.router)

@@ -1,0 +1,40 @@
+"""Build the FastAPI application for one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from vixpro import __version__
+from vixpro.web import health, problems
+from vixpro.web.api import router as api_router
+from vixpro.web.dashboard import router as dashboard_router
+from vixpro.web.dashboard.templating import make_templates
+from vixpro.web.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
+from vixpro.web.state import AppState
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(state: AppState) -> FastAPI:
+    app = FastAPI(
+        title="VixPro API",
+        version=__version__,
+        summary="Alerts in, incidents out, diagnosed by an AI agent through signed host-agent tools.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.vixpro = state
+    app.state.metrics = Metrics()
+    app.state.templates = make_templates(state)
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    app.include_router(dashboard_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimitMiddleware, limit=state.settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

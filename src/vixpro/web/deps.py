@@ -1,0 +1,90 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the app state, the caller, their organisation."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from vixpro.accounts import auth
+from vixpro.accounts.principal import Principal
+from vixpro.accounts.ratelimit import RateDecision, count_request
+from vixpro.web.problems import ApiError
+from vixpro.web.state import AppState
+
+SESSION_COOKIE = "vixpro_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.vixpro
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _rate_headers(decision: RateDecision) -> dict[str, str]:
+    return {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(decision.remaining),
+        "RateLimit-Reset": str(decision.reset_seconds),
+        "RateLimit-Policy": f"{decision.limit};w=3600",
+    }
+
+
+async def api_principal(request: Request, response: Response, state: StateDep) -> Principal:
+    """Authenticate an API call (API key, or the dashboard's session cookie), count it against the
+    organisation's hourly limit, and refuse writes by read-only callers."""
+    ip = client_ip(request)
+    header = request.headers.get("authorization", "")
+    decision: RateDecision
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            raise ApiError(401, "use 'Authorization: Bearer <API key>'", type_="unauthenticated",
+                           headers={"WWW-Authenticate": "Bearer"})
+        async with state.db.system_engine.begin() as conn:  # system: authentication lookup
+            found = await auth.authenticate_api_key(conn, key.strip(), ip)
+        if found is None:
+            raise ApiError(401, "the API key is not valid or has been revoked",
+                           type_="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+        principal, decision = found
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        signed_in = None
+        if token:
+            async with state.db.system_session("authenticate dashboard session") as session:
+                signed_in = await auth.resolve_session(session, token, ip)
+        if signed_in is None or signed_in.principal is None:
+            raise ApiError(401, "authentication required: send an API key as a Bearer token",
+                           type_="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("x-csrf-token", "")
+            if not secrets.compare_digest(sent, signed_in.csrf_token):
+                raise ApiError(403, "missing or wrong X-CSRF-Token header", type_="csrf")
+        principal = signed_in.principal
+        async with state.db.tenant_session(principal.org_id) as session:
+            decision = await count_request(session, principal)
+    headers = _rate_headers(decision)
+    if not decision.allowed:
+        headers["Retry-After"] = str(decision.reset_seconds)
+        raise ApiError(
+            429,
+            f"the {principal.plan.name} plan allows {decision.limit} API requests per hour; "
+            f"this organisation has used {decision.used - 1}",
+            type_="rate-limited", headers=headers, limit="API requests per hour",
+            plan=principal.plan.code,
+        )
+    response.headers.update(headers)
+    if request.method not in SAFE_METHODS and principal.role.read_only:
+        raise ApiError(403, f"the {principal.role.value} role is read-only", type_="read-only")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(api_principal)]
