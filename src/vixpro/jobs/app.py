@@ -27,9 +27,14 @@ def create_job_app(db: Database, *, purge_cron: str) -> App:
             purged = await purge_expired(session)
         log.info(
             "purged %d sessions, %d invitations, %d counters",
-            purged.sessions, purged.invitations, purged.counters,
+            purged.sessions,
+            purged.invitations,
+            purged.counters,
         )
-        return {"sessions": purged.sessions, "invitations": purged.invitations,
-                "counters": purged.counters}
+        return {
+            "sessions": purged.sessions,
+            "invitations": purged.invitations,
+            "counters": purged.counters,
+        }
 
     return app

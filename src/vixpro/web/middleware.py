@@ -17,10 +17,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 access_log = logging.getLogger("vixpro.access")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def _problem_413(limit: int) -> bytes:
     return json.dumps(
         {
@@ -54,27 +50,31 @@ class BodyLimitMiddleware:
                     return
         seen = 0
         started = False
+        rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, rejected
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge
+                if seen > self.limit and not rejected:
+                    # Answer now and tell the app the client has gone, so it stops reading;
+                    # whatever it answers afterwards is dropped.
+                    rejected = True
+                    if not started:
+                        await self._reject(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if rejected:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(send)
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _reject(self, send: Send) -> None:
         body = _problem_413(self.limit)
@@ -107,9 +107,13 @@ class Metrics:
 
 
 def _route_template(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    """The path with each path parameter put back as ``{name}``: bounded label values."""
+    if scope.get("route") is None:
+        return "unmatched"
+    segments = str(scope.get("path", "")).split("/")
+    params: dict[str, Any] = scope.get("path_params") or {}
+    by_value = {str(value): name for name, value in params.items()}
+    return "/".join(f"{{{by_value[s]}}}" if s in by_value else s for s in segments)
 
 
 class MetricsMiddleware:

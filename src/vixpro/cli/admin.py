@@ -1,0 +1,134 @@
+"""``vixpro admin``: what operators and scripts use, with or without ``vixpro up`` running."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from vixpro.accounts import api_keys, orgs, staff
+from vixpro.accounts.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from vixpro.accounts.principal import CLI
+from vixpro.accounts.secrets import generate_password
+from vixpro.accounts.validation import clean_password
+from vixpro.cli.runtime import database
+from vixpro.db.migrate import upgrade
+from vixpro.db.sessions import Database
+from vixpro.settings import Settings
+
+admin = typer.Typer(help="Administer organisations, keys and staff.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Database], Awaitable[T]]) -> T:
+    settings = Settings()
+    with database(settings) as urls:
+        upgrade(urls)
+
+        async def go() -> T:
+            db = Database(urls, pool_size=2)
+            try:
+                return await work(db)
+            finally:
+                await db.dispose()
+
+        try:
+            return asyncio.run(go())
+        except (Conflict, InvalidInput, NotFound, LimitExceeded) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+def _password(from_stdin: bool) -> tuple[str, bool]:
+    """(password, generated?)."""
+    if not from_stdin:
+        return generate_password(), True
+    line = sys.stdin.readline().rstrip("\n")
+    try:
+        return clean_password(line), False
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@admin.command("create-org")
+def create_org(
+    name: Annotated[str, typer.Argument(help="organisation name (unique)")],
+    plan: Annotated[str, typer.Option(help="free, preview, starter or lean")],
+    owner: Annotated[str, typer.Option(help="the owner's email")],
+    password_stdin: Annotated[
+        bool, typer.Option(help="read the owner's password from stdin")
+    ] = False,
+) -> None:
+    """Create an organisation and its owner; prints the org id and, if generated, the password."""
+    password, generated = _password(password_stdin)
+
+    async def work(db: Database) -> orgs.CreatedOrg:
+        async with db.system_session("cli: create organisation") as session:
+            return await orgs.create_org(
+                session, CLI, name=name, plan_code=plan, owner_email=owner, owner_password=password
+            )
+
+    created = _run(work)
+    typer.echo(f"org_id: {created.org_id}")
+    typer.echo(f"owner: {owner.strip().lower()}")
+    if created.owner_created and generated:
+        typer.echo(f"password: {password}")
+    elif not created.owner_created:
+        typer.echo("owner already had an account: their password is unchanged")
+
+
+@admin.command("create-api-key")
+def create_api_key(
+    org: Annotated[str, typer.Option(help="organisation name")],
+    role: Annotated[str, typer.Option(help="admin, member or stakeholder")],
+    name: Annotated[str, typer.Option(help="a label for the key")] = "cli",
+) -> None:
+    """Create an API key; prints it once."""
+
+    async def work(db: Database) -> api_keys.IssuedKey:
+        async with db.system_session("cli: find organisation") as session:
+            org_id = (await orgs.find_by_name(session, org)).id
+        async with db.tenant_session(org_id) as session:
+            return await api_keys.create(session, CLI, org_id, name=name, role_text=role)
+
+    issued = _run(work)
+    typer.echo(issued.secret)
+
+
+@admin.command("set-plan")
+def set_plan(
+    org: Annotated[str, typer.Option(help="organisation name")],
+    plan: Annotated[str, typer.Option(help="free, preview, starter or lean")],
+) -> None:
+    """Move an organisation to another plan."""
+
+    async def work(db: Database) -> None:
+        async with db.system_session("cli: set plan") as session:
+            await orgs.set_plan(session, CLI, await orgs.find_by_name(session, org), plan)
+
+    _run(work)
+    typer.echo(f"{org}: plan is now {plan}")
+
+
+@admin.command("create-staff")
+def create_staff(
+    email: Annotated[str, typer.Argument(help="the staff member's email")],
+    password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+) -> None:
+    """Create a platform staff account (or make an existing user staff)."""
+    password, generated = _password(password_stdin)
+
+    async def work(db: Database) -> tuple[object, bool]:
+        async with db.system_session("cli: create staff") as session:
+            return await staff.create_staff(session, CLI, email, password)
+
+    user_id, created = _run(work)
+    typer.echo(f"user_id: {user_id}")
+    if created and generated:
+        typer.echo(f"password: {password}")
+    elif not created:
+        typer.echo("existing account made staff: password unchanged")

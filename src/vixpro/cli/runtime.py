@@ -1,0 +1,169 @@
+"""Find the database (embedded or external), run the web and worker roles, shut down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Literal
+
+import uvicorn
+
+from vixpro.accounts import orgs
+from vixpro.accounts.principal import SYSTEM
+from vixpro.accounts.secrets import generate_password
+from vixpro.db.embedded import EmbeddedPostgres
+from vixpro.db.migrate import head_revision
+from vixpro.db.sessions import Database
+from vixpro.db.urls import DatabaseUrls, resolve_urls
+from vixpro.jobs.app import create_job_app
+from vixpro.settings import Settings
+from vixpro.web.app import create_app
+from vixpro.web.state import AppState
+
+Role = Literal["web", "worker", "all"]
+log = logging.getLogger("vixpro")
+FIRST_ORG = "My organisation"
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # The access log is ours (by route template, see web/middleware.py); uvicorn's logs raw paths.
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[DatabaseUrls]:
+    """The database URLs for this process; starts (or joins) the embedded PostgreSQL if needed."""
+    embedded: EmbeddedPostgres | None = None
+    if settings.database_url is not None:
+        owner = settings.database_url.get_secret_value()
+    else:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        owner = embedded.start()
+    try:
+        yield resolve_urls(settings, owner)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+async def bootstrap(db: Database, settings: Settings) -> tuple[str, str] | None:
+    """On the very first start, make an organisation and its owner; return (email, password)."""
+    async with db.system_session("first-start bootstrap") as session:
+        if await orgs.count(session) > 0:
+            return None
+        password = generate_password()
+        await orgs.create_org(
+            session,
+            SYSTEM,
+            name=FIRST_ORG,
+            plan_code=settings.bootstrap_plan,
+            owner_email=settings.admin_email,
+            owner_password=password,
+            owner_is_staff=True,
+        )
+    return settings.admin_email, password
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: ``serve`` owns SIGINT/SIGTERM for both roles."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(
+    settings: Settings,
+    urls: DatabaseUrls,
+    role: Role,
+    *,
+    announce_first_login: bool = False,
+    ssl: tuple[str, str] | None = None,
+) -> None:
+    db = Database(urls, pool_size=10)
+    state = AppState(settings=settings, db=db, head_revision=head_revision())
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+
+    server: _Server | None = None
+    tasks: list[asyncio.Task[None]] = []
+    job_app = create_job_app(db, purge_cron=settings.purge_cron)
+    state.jobs = job_app
+    async with job_app.open_async():
+        if role in ("web", "all"):
+            app = create_app(state)
+            config = uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+                ssl_certfile=ssl[0] if ssl else None,
+                ssl_keyfile=ssl[1] if ssl else None,
+                server_header=False,
+            )
+            server = _Server(config)
+            tasks.append(asyncio.create_task(server.serve(), name="web"))
+        if role in ("worker", "all"):
+            tasks.append(
+                asyncio.create_task(
+                    job_app.run_worker_async(
+                        concurrency=settings.worker_concurrency,
+                        install_signal_handlers=False,
+                        shutdown_graceful_timeout=settings.shutdown_grace_seconds,
+                    ),
+                    name="worker",
+                )
+            )
+        if server is not None:
+            while not server.started:
+                if tasks[0].done():  # failed to bind, for instance
+                    await tasks[0]
+                    raise SystemExit(
+                        f"the web server could not start on {settings.host}:{settings.port}"
+                    )
+                await asyncio.sleep(0.02)
+            credentials = await bootstrap(db, settings) if announce_first_login else None
+            print(f"VixPro is running at {settings.base_url}", flush=True)
+            if credentials:
+                email, password = credentials
+                print(
+                    "First login (shown only this once; the password is stored hashed):", flush=True
+                )
+                print(f"  email:    {email}", flush=True)
+                print(f"  password: {password}", flush=True)
+        else:
+            print("VixPro worker is running", flush=True)
+
+        waiter = asyncio.create_task(stopping.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        log.info("shutting down: finishing in-flight requests and jobs")
+        state.ready = False
+        if server is not None:
+            server.should_exit = True
+        for task in tasks:
+            if task.get_name() == "worker":
+                task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        waiter.cancel()
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                log.error("a role stopped with an error: %s", type(result).__name__)
+    await db.dispose()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    log.info("stopped")

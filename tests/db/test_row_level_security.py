@@ -1,0 +1,205 @@
+"""Tenant isolation, proved against the real database roles.
+
+Every table with an ``org_id`` column is found by asking PostgreSQL, so tables added by later
+capabilities are covered without editing this file: they only need rows in ``_seed`` (a table
+with no rows for both organisations fails the test and says so).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from vixpro.accounts import audit, invitations, ratelimit
+from vixpro.accounts.plans import org_plan
+from vixpro.accounts.principal import CLI, Principal
+from vixpro.core.roles import Role
+from vixpro.db.sessions import Database
+from vixpro.db.urls import DatabaseUrls, libpq_url
+from tests.conftest import Factory, OrgInfo
+
+# Tables without org_id that still hold tenant data and are isolated by their own policy.
+OTHER_ISOLATED = {"organisations": "id"}
+
+
+def tenant_tables(urls: DatabaseUrls) -> list[str]:
+    with psycopg.connect(libpq_url(urls.owner)) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND column_name = 'org_id' ORDER BY table_name"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+async def _seed(db: Database, factory: Factory, org: OrgInfo) -> None:
+    """At least one row per tenant table for ``org``, made through the real services."""
+    await factory.api_key(org)
+    async with db.tenant_session(org.org_id) as session:
+        principal = await _owner_principal(db, org)
+        await invitations.invite(session, principal, f"x-{uuid.uuid4().hex[:6]}@example.com",
+                                 "member", timedelta(hours=1))
+        await ratelimit.count_request(session, principal)
+        await audit.record(session, CLI, "test.seeded", org_id=org.org_id)
+
+
+async def _owner_principal(db: Database, org: OrgInfo) -> Principal:
+    async with db.system_session("test") as session:
+        plan = await org_plan(session, org.org_id)
+    return Principal(kind="user", org_id=org.org_id, org_name=org.name, role=Role.OWNER,
+                     plan=plan, label=org.owner_email, user_id=org.owner_id)
+
+
+@pytest.fixture(scope="module")
+async def two_orgs(database: Database, factory: Factory) -> tuple[OrgInfo, OrgInfo]:
+    a, b = await factory.org(), await factory.org()
+    await _seed(database, factory, a)
+    await _seed(database, factory, b)
+    return a, b
+
+
+def app_conn(urls: DatabaseUrls) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(urls.app), row_factory=dict_row)
+
+
+def as_tenant(conn: psycopg.Connection, org: uuid.UUID | None) -> None:
+    conn.execute("SELECT set_config('app.org_id', %s, true)", (str(org) if org else "",))
+
+
+def test_app_role_is_neither_superuser_nor_owner_nor_bypassrls(db_urls: DatabaseUrls) -> None:
+    with app_conn(db_urls) as conn:
+        role = conn.execute(
+            "SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert role == {"rolsuper": False, "rolbypassrls": False, "rolcreaterole": False}
+        owned = conn.execute(
+            "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public' "
+            "AND tableowner = current_user"
+        ).fetchone()
+        assert owned == {"n": 0}
+
+
+def test_every_tenant_table_forces_row_level_security(db_urls: DatabaseUrls) -> None:
+    tables = tenant_tables(db_urls) + list(OTHER_ISOLATED)
+    assert {"memberships", "invitations", "api_keys", "audit_events"} <= set(tables)
+    with psycopg.connect(libpq_url(db_urls.owner)) as conn:
+        for table in tables:
+            row = conn.execute(
+                "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = %s",
+                (table,),
+            ).fetchone()
+            assert row == (True, True), f"{table} must ENABLE and FORCE row level security"
+            policies = conn.execute(
+                "SELECT count(*) FROM pg_policies WHERE tablename = %s", (table,)
+            ).fetchone()
+            assert policies and policies[0] >= 1, f"{table} has no policy"
+
+
+async def test_no_org_set_sees_no_rows(db_urls: DatabaseUrls, two_orgs) -> None:
+    with app_conn(db_urls) as conn:
+        for table, _ in [(t, "org_id") for t in tenant_tables(db_urls)] + list(OTHER_ISOLATED.items()):
+            as_tenant(conn, None)
+            count = conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()
+            assert count == {"n": 0}, f"{table} leaks rows with no organisation set"
+            conn.rollback()
+
+
+async def test_each_org_sees_only_its_own_rows(db_urls: DatabaseUrls, two_orgs) -> None:
+    a, b = two_orgs
+    with psycopg.connect(libpq_url(db_urls.owner)) as owner, app_conn(db_urls) as conn:
+        for table in tenant_tables(db_urls):
+            for org in (a, b):
+                present = owner.execute(
+                    f"SELECT count(*) FROM {table} WHERE org_id = %s", (org.org_id,)
+                ).fetchone()
+                assert present and present[0] > 0, (
+                    f"seed at least one {table} row per org in this test's _seed()"
+                )
+                as_tenant(conn, org.org_id)
+                seen = conn.execute(f"SELECT DISTINCT org_id FROM {table}").fetchall()
+                assert seen == [{"org_id": org.org_id}], f"{table} shows other orgs' rows"
+                conn.rollback()
+        as_tenant(conn, a.org_id)
+        orgs_seen = conn.execute("SELECT id FROM organisations").fetchall()
+        assert orgs_seen == [{"id": a.org_id}]
+        conn.rollback()
+
+
+async def test_cannot_write_another_orgs_rows(db_urls: DatabaseUrls, two_orgs) -> None:
+    a, b = two_orgs
+    with psycopg.connect(libpq_url(db_urls.owner), row_factory=dict_row) as owner, app_conn(
+        db_urls
+    ) as conn:
+        for table in tenant_tables(db_urls):
+            theirs = owner.execute(
+                f"SELECT to_jsonb(t) AS row FROM {table} t WHERE org_id = %s LIMIT 1", (b.org_id,)
+            ).fetchone()
+            assert theirs is not None
+            privileges = conn.execute(
+                "SELECT has_table_privilege(current_user, %s, 'UPDATE') AS up, "
+                "has_table_privilege(current_user, %s, 'DELETE') AS del, "
+                "has_table_privilege(current_user, %s, 'INSERT') AS ins",
+                (table, table, table),
+            ).fetchone()
+            assert privileges is not None
+            as_tenant(conn, a.org_id)
+            if privileges["up"]:
+                updated = conn.execute(
+                    f"UPDATE {table} SET org_id = org_id WHERE org_id = %s", (b.org_id,)
+                )
+                assert updated.rowcount == 0, f"{table}: updated another org's rows"
+                # Moving one's own rows into another org is refused too.
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(f"UPDATE {table} SET org_id = %s", (b.org_id,))
+                conn.rollback()
+                as_tenant(conn, a.org_id)
+            if privileges["del"]:
+                deleted = conn.execute(f"DELETE FROM {table} WHERE org_id = %s", (b.org_id,))
+                assert deleted.rowcount == 0, f"{table}: deleted another org's rows"
+            if privileges["ins"]:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(
+                        f"INSERT INTO {table} SELECT * FROM jsonb_populate_record(NULL::{table}, %s)",
+                        (json.dumps(theirs["row"]),),
+                    )
+            conn.rollback()
+
+
+async def test_system_role_crosses_orgs_and_app_role_cannot_read_logins(
+    db_urls: DatabaseUrls, two_orgs
+) -> None:
+    a, b = two_orgs
+    with psycopg.connect(libpq_url(db_urls.system)) as conn:
+        seen = {r[0] for r in conn.execute("SELECT org_id FROM memberships").fetchall()}
+        assert {a.org_id, b.org_id} <= seen
+    with app_conn(db_urls) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT * FROM login_sessions")
+
+
+async def test_audit_trail_is_append_only_for_the_app(db_urls: DatabaseUrls, two_orgs) -> None:
+    a, _ = two_orgs
+    with app_conn(db_urls) as conn:
+        as_tenant(conn, a.org_id)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM audit_events")
+
+
+async def test_users_visible_only_through_membership(db_urls: DatabaseUrls, two_orgs) -> None:
+    a, b = two_orgs
+    with app_conn(db_urls) as conn:
+        as_tenant(conn, a.org_id)
+        emails = {r["email"] for r in conn.execute("SELECT email FROM users").fetchall()}
+        assert a.owner_email in emails
+        assert b.owner_email not in emails
+
+
+def test_tenant_session_sets_org_only_for_its_transaction(db_urls: DatabaseUrls) -> None:
+    with app_conn(db_urls) as conn:
+        as_tenant(conn, uuid.uuid4())
+        conn.commit()
+        value = conn.execute("SELECT current_setting('app.org_id', true) AS v").fetchone()
+        assert value in ({"v": ""}, {"v": None})

@@ -1,0 +1,77 @@
+"""Every API route with an id in its path answers 404 for another organisation's ids.
+
+Routes are enumerated from the app, so routes added later are covered; a route whose id
+parameter has no entry in ``_other_org_ids`` fails the test and says so.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import Factory, bearer
+from vixpro.web.app import create_app
+from vixpro.web.state import AppState
+
+PARAM = re.compile(r"{(\w+)}")
+
+
+async def _other_org_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
+    """Ids of real resources in the *other* organisation, by path-parameter name."""
+    members = (await client.get("/api/v1/members", headers=bearer(key))).json()["items"]
+    invitation = await client.post(
+        "/api/v1/invitations", headers=bearer(key),
+        json={"email": f"p-{uuid.uuid4().hex[:6]}@example.com", "role": "member"},
+    )
+    keys = (await client.get("/api/v1/api-keys", headers=bearer(key))).json()["items"]
+    return {
+        "member_id": members[0]["id"],
+        "invitation_id": invitation.json()["id"],
+        "key_id": keys[0]["id"],
+    }
+
+
+def _api_routes(state: AppState) -> list[tuple[str, str]]:
+    """(method, path template) of every documented API operation with an id in its path."""
+    paths = create_app(state).openapi()["paths"]
+    return [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if PARAM.search(path) and not path.startswith("/api/v1/staff/")
+        for method in operations
+    ]
+
+
+async def test_every_id_route_hides_other_orgs_rows(client, factory: Factory, state) -> None:
+    mine, theirs = await factory.org(), await factory.org()
+    my_key = await factory.api_key(mine, "admin")
+    their_key = await factory.api_key(theirs, "admin")
+    ids = await _other_org_ids(client, their_key)
+    routes = _api_routes(state)
+    assert routes, "no id routes found"
+    checked = 0
+    for method, template in routes:
+        names = PARAM.findall(template)
+        missing = [n for n in names if n not in ids]
+        assert not missing, f"add ids for {missing} ({template}) to _other_org_ids"
+        path = PARAM.sub(lambda m: ids[m.group(1)], template)
+        body = {"role": "member"} if method in ("PATCH", "PUT", "POST") else None
+        r = await client.request(method, path, headers=bearer(my_key), json=body)
+        assert r.status_code == 404, f"{method} {template} answered {r.status_code}"
+        assert r.headers["content-type"].startswith("application/problem+json")
+        checked += 1
+    assert checked >= 6
+    # ... and the other org's resources are untouched.
+    still = await client.get(f"/api/v1/api-keys/{ids['key_id']}", headers=bearer(their_key))
+    assert still.status_code == 200 and still.json()["revoked_at"] is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1/members/{}", "/api/v1/api-keys/{}"])
+async def test_unknown_ids_look_like_other_orgs_ids(client, factory: Factory, path: str) -> None:
+    org = await factory.org()
+    key = await factory.api_key(org)
+    r = await client.get(path.format(uuid.uuid4()), headers=bearer(key))
+    assert r.status_code == 404
