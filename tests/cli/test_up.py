@@ -1,0 +1,158 @@
+"""``vixpro up`` and ``vixpro admin`` as a user runs them: real processes, embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+VIXPRO = str(Path(sys.executable).parent / "vixpro")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Up:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.stdout_lines: list[str] = []
+        with log.open("ab") as err:
+            self.proc = subprocess.Popen(
+                [VIXPRO, "up"], env=env, stdout=subprocess.PIPE, stderr=err, text=True
+            )
+
+    def read_until_running(self, timeout: float = 60) -> list[str]:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"vixpro up exited early:\n{self.log.read_text()[-3000:]}")
+            self.stdout_lines.append(line.rstrip("\n"))
+            if line.startswith("VixPro is running at"):
+                return self.stdout_lines
+        raise AssertionError("vixpro up did not announce itself in time")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40) -> int:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        if self.proc.stdout is not None:
+            self.stdout_lines += self.proc.stdout.read().splitlines()
+            self.proc.stdout.close()
+        return code
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[dict[str, str]]:
+    data = Path(tempfile.mkdtemp(prefix="vxu", dir="/tmp"))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("VIXPRO_")}
+    environment.update(VIXPRO_DATA_DIR=str(data), VIXPRO_PORT=str(free_port()))
+    yield environment
+    subprocess.run(["rm", "-rf", str(data)], check=False)
+
+
+def admin(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [VIXPRO, "admin", *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def field(output: str, name: str) -> str:
+    for line in output.splitlines():
+        if line.strip().startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {name!r} in {output!r}")
+
+
+def postgres_running(env: dict[str, str]) -> bool:
+    return (Path(env["VIXPRO_DATA_DIR"]) / "pg" / "postmaster.pid").exists()
+
+
+@contextlib.contextmanager
+def sign_in(base: str, email: str, password: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        r = client.post("/login", data={"email": email, "password": password})
+        assert r.status_code == 303, r.text
+        yield client
+
+
+def test_up_admin_restart_keeps_everything(env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "up.log"
+    started = time.monotonic()
+    up = Up(env, log)
+    try:
+        up.read_until_running()
+        base = up.stdout_lines[0].removeprefix("VixPro is running at ").strip()
+        assert base == f"http://127.0.0.1:{env['VIXPRO_PORT']}"
+        assert up.proc.stdout is not None
+        login_lines = [up.proc.stdout.readline() for _ in range(3)]
+        email = field("".join(login_lines), "email")
+        password = field("".join(login_lines), "password")
+        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
+        first_ready = time.monotonic() - started
+
+        # The printed login works, and the first owner is staff (the self-hoster runs the platform).
+        with sign_in(base, email, password) as browser:
+            me = browser.get("/api/v1/me").json()
+            assert me["org_name"] == "My organisation" and me["role"] == "owner"
+            assert browser.get("/staff").status_code == 200
+
+        # Admin commands against the running instance.
+        made = admin(env, "create-org", "Acme", "--plan", "starter", "--owner", "ops@acme.example",
+                     "--password-stdin", stdin="a very good password\n")
+        assert made.returncode == 0, made.stderr
+        assert "password:" not in made.stdout
+        key = admin(env, "create-api-key", "--org", "Acme", "--role", "admin").stdout.strip()
+        assert key.startswith("vxp_")
+        me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {key}"}).json()
+        assert me["org_name"] == "Acme" and me["plan"]["code"] == "starter"
+        assert admin(env, "set-plan", "--org", "Acme", "--plan", "lean").returncode == 0
+        me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {key}"}).json()
+        assert me["plan"]["code"] == "lean"
+        staff = admin(env, "create-staff", "staff@acme.example")
+        assert staff.returncode == 0 and len(field(staff.stdout, "password")) >= 12
+        # Mistakes are named, and nothing is half-made.
+        dup = admin(env, "create-org", "Acme", "--plan", "lean", "--owner", "x@acme.example")
+        assert dup.returncode == 1 and "already exists" in dup.stderr
+        bad = admin(env, "set-plan", "--org", "Acme", "--plan", "platinum")
+        assert bad.returncode == 1 and "platinum" in bad.stderr
+    finally:
+        code = up.stop(signal.SIGTERM)
+    assert code == 0, log.read_text()[-3000:]
+    assert not postgres_running(env), "the embedded PostgreSQL was left running"
+
+    # With VixPro stopped, admin commands still work (and leave PostgreSQL stopped).
+    offline_key = admin(env, "create-api-key", "--org", "Acme", "--role", "stakeholder")
+    assert offline_key.returncode == 0, offline_key.stderr
+    assert not postgres_running(env)
+
+    # Start again on the same data: nothing lost, no new first login.
+    up = Up(env, log)
+    try:
+        up.read_until_running()
+        time.sleep(0.3)
+        with sign_in(base, email, password) as browser:
+            assert browser.get("/api/v1/me").json()["org_name"] == "My organisation"
+        for k in (key, offline_key.stdout.strip()):
+            r = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {k}"})
+            assert r.status_code == 200 and r.json()["org_name"] == "Acme"
+    finally:
+        code = up.stop(signal.SIGINT)
+    assert code == 0
+    assert not any("password" in line for line in up.stdout_lines), up.stdout_lines
+    logs = log.read_text()
+    assert password not in logs and key not in logs
+    assert first_ready < 120  # recorded properly in BENCHMARKS.md; this only catches a hang
