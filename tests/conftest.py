@@ -57,10 +57,10 @@ def pg_server_uri() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         env="production",
         data_dir=tmp_path_factory.mktemp("data"),
-        master_key=TEST_MASTER_KEY,  # type: ignore[arg-type]
+        master_key=TEST_MASTER_KEY,
         login_max_failures_per_email=3,
     )
 
@@ -122,8 +122,13 @@ class Factory:
         name, email = f"org-{tag}", f"owner-{tag}@example.com"
         async with self.db.system_session("test setup") as session:
             created = await orgs.create_org(
-                session, CLI, name=name, plan_code=plan, owner_email=email,
-                owner_password=PASSWORD, owner_is_staff=staff,
+                session,
+                CLI,
+                name=name,
+                plan_code=plan,
+                owner_email=email,
+                owner_password=PASSWORD,
+                owner_is_staff=staff,
             )
         return OrgInfo(created.org_id, name, email, created.owner_id)
 

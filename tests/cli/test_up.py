@@ -64,9 +64,11 @@ def env() -> Iterator[dict[str, str]]:
     subprocess.run(["rm", "-rf", str(data)], check=False)
 
 
-def admin(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def admin(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [VIXPRO, "admin", *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+        [VIXPRO, "admin", *args], check=False, env=env, input=stdin, capture_output=True, text=True, timeout=120
     )
 
 
@@ -111,8 +113,17 @@ def test_up_admin_restart_keeps_everything(env: dict[str, str], tmp_path: Path) 
             assert browser.get("/staff").status_code == 200
 
         # Admin commands against the running instance.
-        made = admin(env, "create-org", "Acme", "--plan", "starter", "--owner", "ops@acme.example",
-                     "--password-stdin", stdin="a very good password\n")
+        made = admin(
+            env,
+            "create-org",
+            "Acme",
+            "--plan",
+            "starter",
+            "--owner",
+            "ops@acme.example",
+            "--password-stdin",
+            stdin="a very good password\n",
+        )
         assert made.returncode == 0, made.stderr
         assert "password:" not in made.stdout
         key = admin(env, "create-api-key", "--org", "Acme", "--role", "admin").stdout.strip()

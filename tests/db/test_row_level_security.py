@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from tests.conftest import Factory, OrgInfo
 from vixpro.accounts import audit, invitations, ratelimit
 from vixpro.accounts.plans import org_plan
 from vixpro.accounts.principal import CLI, Principal
 from vixpro.core.roles import Role
 from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url
-from tests.conftest import Factory, OrgInfo
 
 # Tables without org_id that still hold tenant data and are isolated by their own policy.
 OTHER_ISOLATED = {"organisations": "id"}
@@ -41,8 +42,13 @@ async def _seed(db: Database, factory: Factory, org: OrgInfo) -> None:
     await factory.api_key(org)
     async with db.tenant_session(org.org_id) as session:
         principal = await _owner_principal(db, org)
-        await invitations.invite(session, principal, f"x-{uuid.uuid4().hex[:6]}@example.com",
-                                 "member", timedelta(hours=1))
+        await invitations.invite(
+            session,
+            principal,
+            f"x-{uuid.uuid4().hex[:6]}@example.com",
+            "member",
+            timedelta(hours=1),
+        )
         await ratelimit.count_request(session, principal)
         await audit.record(session, CLI, "test.seeded", org_id=org.org_id)
 
@@ -50,8 +56,15 @@ async def _seed(db: Database, factory: Factory, org: OrgInfo) -> None:
 async def _owner_principal(db: Database, org: OrgInfo) -> Principal:
     async with db.system_session("test") as session:
         plan = await org_plan(session, org.org_id)
-    return Principal(kind="user", org_id=org.org_id, org_name=org.name, role=Role.OWNER,
-                     plan=plan, label=org.owner_email, user_id=org.owner_id)
+    return Principal(
+        kind="user",
+        org_id=org.org_id,
+        org_name=org.name,
+        role=Role.OWNER,
+        plan=plan,
+        label=org.owner_email,
+        user_id=org.owner_id,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +75,11 @@ async def two_orgs(database: Database, factory: Factory) -> tuple[OrgInfo, OrgIn
     return a, b
 
 
-def app_conn(urls: DatabaseUrls) -> psycopg.Connection:
+def app_conn(urls: DatabaseUrls) -> psycopg.Connection[dict[str, Any]]:
     return psycopg.connect(libpq_url(urls.app), row_factory=dict_row)
 
 
-def as_tenant(conn: psycopg.Connection, org: uuid.UUID | None) -> None:
+def as_tenant(conn: psycopg.Connection[Any], org: uuid.UUID | None) -> None:
     conn.execute("SELECT set_config('app.org_id', %s, true)", (str(org) if org else "",))
 
 
@@ -101,7 +114,9 @@ def test_every_tenant_table_forces_row_level_security(db_urls: DatabaseUrls) -> 
 
 async def test_no_org_set_sees_no_rows(db_urls: DatabaseUrls, two_orgs) -> None:
     with app_conn(db_urls) as conn:
-        for table, _ in [(t, "org_id") for t in tenant_tables(db_urls)] + list(OTHER_ISOLATED.items()):
+        for table, _ in [(t, "org_id") for t in tenant_tables(db_urls)] + list(
+            OTHER_ISOLATED.items()
+        ):
             as_tenant(conn, None)
             count = conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()
             assert count == {"n": 0}, f"{table} leaks rows with no organisation set"
@@ -131,9 +146,10 @@ async def test_each_org_sees_only_its_own_rows(db_urls: DatabaseUrls, two_orgs) 
 
 async def test_cannot_write_another_orgs_rows(db_urls: DatabaseUrls, two_orgs) -> None:
     a, b = two_orgs
-    with psycopg.connect(libpq_url(db_urls.owner), row_factory=dict_row) as owner, app_conn(
-        db_urls
-    ) as conn:
+    with (
+        psycopg.connect(libpq_url(db_urls.owner), row_factory=dict_row) as owner,
+        app_conn(db_urls) as conn,
+    ):
         for table in tenant_tables(db_urls):
             theirs = owner.execute(
                 f"SELECT to_jsonb(t) AS row FROM {table} t WHERE org_id = %s LIMIT 1", (b.org_id,)

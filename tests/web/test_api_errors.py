@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 
 from tests.conftest import Factory, bearer
@@ -16,7 +18,9 @@ async def _key(factory: Factory, plan: str = "lean", role: str = "admin") -> str
 async def test_malformed_json_is_422_naming_the_body(client: httpx.AsyncClient, factory) -> None:
     key = await _key(factory)
     r = await client.post(
-        "/api/v1/api-keys", content=b"{not json", headers={**bearer(key), "content-type": "application/json"}
+        "/api/v1/api-keys",
+        content=b"{not json",
+        headers={**bearer(key), "content-type": "application/json"},
     )
     assert r.status_code == 422
     assert r.headers["content-type"] == PROBLEM
@@ -25,7 +29,9 @@ async def test_malformed_json_is_422_naming_the_body(client: httpx.AsyncClient, 
 
 async def test_missing_and_unknown_fields_are_named(client: httpx.AsyncClient, factory) -> None:
     key = await _key(factory)
-    r = await client.post("/api/v1/api-keys", json={"nme": "x", "role": "admin"}, headers=bearer(key))
+    r = await client.post(
+        "/api/v1/api-keys", json={"nme": "x", "role": "admin"}, headers=bearer(key)
+    )
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["errors"]}
     assert fields == {"name", "nme"}
@@ -33,11 +39,14 @@ async def test_missing_and_unknown_fields_are_named(client: httpx.AsyncClient, f
 
 async def test_service_validation_names_the_field(client: httpx.AsyncClient, factory) -> None:
     key = await _key(factory)
-    r = await client.post("/api/v1/invitations", json={"email": "nope", "role": "member"},
-                          headers=bearer(key))
+    r = await client.post(
+        "/api/v1/invitations", json={"email": "nope", "role": "member"}, headers=bearer(key)
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "email"
-    r = await client.post("/api/v1/api-keys", json={"name": "k", "role": "owner"}, headers=bearer(key))
+    r = await client.post(
+        "/api/v1/api-keys", json={"name": "k", "role": "owner"}, headers=bearer(key)
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "role"
 
 
@@ -51,21 +60,27 @@ async def test_unknown_route_is_404_problem(client: httpx.AsyncClient) -> None:
 async def test_oversized_body_is_413(client: httpx.AsyncClient, factory) -> None:
     key = await _key(factory)
     big = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'", "role": "admin"}'
-    r = await client.post("/api/v1/api-keys", content=big,
-                          headers={**bearer(key), "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/api-keys", content=big, headers={**bearer(key), "content-type": "application/json"}
+    )
     assert r.status_code == 413
     assert r.headers["content-type"] == PROBLEM
 
 
-async def test_oversized_streamed_body_without_length_is_413(client: httpx.AsyncClient, factory) -> None:
+async def test_oversized_streamed_body_without_length_is_413(
+    client: httpx.AsyncClient, factory
+) -> None:
     key = await _key(factory)
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
             yield b"x" * 65536
 
-    r = await client.post("/api/v1/api-keys", content=chunks(),
-                          headers={**bearer(key), "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/api-keys",
+        content=chunks(),
+        headers={**bearer(key), "content-type": "application/json"},
+    )
     assert r.status_code == 413
 
 
@@ -75,7 +90,9 @@ async def test_bad_or_revoked_key_is_401(client: httpx.AsyncClient, factory) -> 
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert key[-10:] not in r.text
     me = (await client.get("/api/v1/api-keys", headers=bearer(key))).json()["items"][0]
-    assert (await client.delete(f"/api/v1/api-keys/{me['id']}", headers=bearer(key))).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/api-keys/{me['id']}", headers=bearer(key))
+    ).status_code == 204
     assert (await client.get("/api/v1/me", headers=bearer(key))).status_code == 401
     r = await client.get("/api/v1/me", headers={"Authorization": "Basic abc"})
     assert r.status_code == 401
@@ -101,13 +118,17 @@ async def test_stakeholder_writes_are_403_everywhere(client: httpx.AsyncClient, 
 
 async def test_member_cannot_manage_team_or_keys(client: httpx.AsyncClient, factory) -> None:
     key = await _key(factory, role="member")
-    r = await client.post("/api/v1/api-keys", json={"name": "k", "role": "member"}, headers=bearer(key))
+    r = await client.post(
+        "/api/v1/api-keys", json={"name": "k", "role": "member"}, headers=bearer(key)
+    )
     assert r.status_code == 403
     r = await client.get("/api/v1/audit-events", headers=bearer(key))
     assert r.status_code == 403
 
 
-async def test_rate_limit_is_per_org_per_hour_with_headers(client: httpx.AsyncClient, factory) -> None:
+async def test_rate_limit_is_per_org_per_hour_with_headers(
+    client: httpx.AsyncClient, factory
+) -> None:
     org = await factory.org("free")  # 1 API request per hour
     key = await factory.api_key(org, "admin")
     other_key = await factory.api_key(org, "stakeholder")
@@ -128,7 +149,9 @@ async def test_pagination_walks_every_item_once(client: httpx.AsyncClient, facto
     org = await factory.org()
     key = await factory.api_key(org)
     for i in range(4):
-        await client.post("/api/v1/api-keys", json={"name": f"k{i}", "role": "member"}, headers=bearer(key))
+        await client.post(
+            "/api/v1/api-keys", json={"name": f"k{i}", "role": "member"}, headers=bearer(key)
+        )
     seen: list[str] = []
     cursor = None
     while True:

@@ -75,14 +75,19 @@ async def list_keys(
     return (await session.scalars(query)).all()
 
 
+async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("API key")
+    return key
+
+
 async def revoke(
     session: AsyncSession, actor: Actor, actor_role: Role, org_id: uuid.UUID, key_id: uuid.UUID
 ) -> ApiKey:
     if not actor_role.at_least(Role.ADMIN):
         raise Forbidden("only owners and admins revoke API keys")
-    key = await session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound("API key")
+    key = await get_key(session, key_id)
     if key.revoked_at is not None:
         raise Conflict("this API key is already revoked")
     key.revoked_at = datetime.now(UTC)

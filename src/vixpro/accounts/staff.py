@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts import audit, orgs, plans
-from vixpro.accounts.errors import Conflict
+from vixpro.accounts.errors import Conflict, NotFound
 from vixpro.accounts.principal import Actor
 from vixpro.accounts.secrets import hash_password
 from vixpro.accounts.validation import clean_email
@@ -34,7 +34,9 @@ class OrgDetail:
 
 async def list_orgs(session: AsyncSession, actor: Actor) -> list[OrgSummary]:
     rows = await orgs.list_all(session)
-    await audit.record(session, actor, "staff.orgs_listed", org_id=None, details={"count": len(rows)})
+    await audit.record(
+        session, actor, "staff.orgs_listed", org_id=None, details={"count": len(rows)}
+    )
     return [OrgSummary(o.id, o.name, o.plan_code, n) for o, n in rows]
 
 
@@ -50,11 +52,16 @@ async def org_detail(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> 
     ).all()
     plan = await plans.org_plan(session, org_id)
     await audit.record(
-        session, actor, "staff.org_viewed", org_id=org_id, target_type="organisation",
+        session,
+        actor,
+        "staff.org_viewed",
+        org_id=org_id,
+        target_type="organisation",
         target_id=org_id,
     )
     return OrgDetail(
-        OrgSummary(org.id, org.name, org.plan_code, len(people)), plan,
+        OrgSummary(org.id, org.name, org.plan_code, len(people)),
+        plan,
         [(email, role) for email, role in people],
     )
 
@@ -64,7 +71,7 @@ async def set_org_plan(
 ) -> None:
     org = await session.get(Organisation, org_id)
     if org is None:
-        raise orgs.NotFound("organisation")
+        raise NotFound("organisation")
     await orgs.set_plan(session, actor, org, plan_code)
 
 
@@ -85,7 +92,12 @@ async def create_staff(
     user.is_staff = True
     await session.flush()
     await audit.record(
-        session, actor, "staff.created", org_id=None, target_type="user", target_id=user.id,
+        session,
+        actor,
+        "staff.created",
+        org_id=None,
+        target_type="user",
+        target_id=user.id,
         details={"email": email, "new_account": created},
     )
     return user.id, created

@@ -31,7 +31,9 @@ class EmbeddedPostgres:
             import pgserver
 
             self.pgdata.mkdir(parents=True, exist_ok=True)
-            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            self._server = pgserver.get_server(  # type: ignore[attr-defined]
+                self.pgdata, cleanup_mode="stop"
+            )
         admin_uri: str = self._server.get_uri("postgres")
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             exists = conn.execute(

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vixpro.accounts.errors import (
@@ -43,8 +43,13 @@ class ApiError(Exception):
     """An HTTP error with a problem type and optional extra members."""
 
     def __init__(
-        self, status: int, detail: str, *, type_: str | None = None,
-        headers: dict[str, str] | None = None, **extra: Any,
+        self,
+        status: int,
+        detail: str,
+        *,
+        type_: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         self.status = status
         self.detail = detail
@@ -62,18 +67,23 @@ def wants_html(request: Request) -> bool:
 
 
 def problem(
-    request: Request, status: int, detail: str, *, type_: str | None = None,
-    headers: dict[str, str] | None = None, **extra: Any,
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    type_: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
     if wants_html(request):
-        templates = getattr(request.app.state, "templates", None)
-        if templates is not None:
-            return templates.TemplateResponse(
-                request, "error.html",
-                {"status": status, "title": TITLES.get(status, "Error"), "detail": detail},
-                status_code=status, headers=headers,
-            )
-        return HTMLResponse(f"<h1>{status}</h1><p>{detail}</p>", status_code=status, headers=headers)
+        page: Response = request.app.state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": status, "title": TITLES.get(status, "Error"), "detail": detail},
+            status_code=status,
+            headers=headers,
+        )
+        return page
     body: dict[str, Any] = {
         "type": f"https://vixpro.dev/problems/{type_}" if type_ else "about:blank",
         "title": TITLES.get(status, "Error"),
@@ -93,7 +103,9 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        return problem(request, exc.status, exc.detail, type_=exc.type, headers=exc.headers, **exc.extra)
+        return problem(
+            request, exc.status, exc.detail, type_=exc.type, headers=exc.headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -103,15 +115,23 @@ def install(app: FastAPI) -> None:
             message = str(err.get("msg", "is invalid"))
             if err.get("type") == "json_invalid":
                 message = "request body is not valid JSON"
-            errors.append({"field": _field_name(loc), "location": str(loc[0]) if loc else "body",
-                           "message": message})
+            errors.append(
+                {
+                    "field": _field_name(loc),
+                    "location": str(loc[0]) if loc else "body",
+                    "message": message,
+                }
+            )
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
         return problem(request, 422, detail, type_="validation", errors=errors)
 
     @app.exception_handler(InvalidInput)
     async def _invalid(request: Request, exc: InvalidInput) -> Response:
         return problem(
-            request, 422, f"{exc.field}: {exc.message}", type_="validation",
+            request,
+            422,
+            f"{exc.field}: {exc.message}",
+            type_="validation",
             errors=[{"field": exc.field, "location": "body", "message": exc.message}],
         )
 
@@ -130,8 +150,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LimitExceeded)
     async def _limit(request: Request, exc: LimitExceeded) -> Response:
         return problem(
-            request, 403, str(exc), type_="plan-limit", limit=exc.limit.label, plan=exc.plan.code,
-            usage=exc.usage, maximum=exc.maximum,
+            request,
+            403,
+            str(exc),
+            type_="plan-limit",
+            limit=exc.limit.label,
+            plan=exc.plan.code,
+            usage=exc.usage,
+            maximum=exc.maximum,
         )
 
     @app.exception_handler(Throttled)
@@ -150,6 +176,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # The traceback goes to the log (which never holds request bodies), not the response.
-        log.error("unhandled error on %s %s: %s", request.method, request.url.path,
-                  type(exc).__name__, exc_info=exc)
+        log.error(
+            "unhandled error on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            exc_info=exc,
+        )
         return problem(request, 500, "something went wrong on our side; it has been logged")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from vixpro.accounts import api_keys
+from vixpro.db.models import ApiKey
 from vixpro.web.api.pagination import Page, PageDep
 from vixpro.web.api.schemas import ApiKeyOut, Strict
 from vixpro.web.deps import PrincipalDep, StateDep
@@ -22,10 +23,15 @@ class IssuedKeyOut(ApiKeyOut):
     key: str = Field(description="the whole key; shown only in this response")
 
 
-def _out(key: api_keys.ApiKey) -> ApiKeyOut:
+def _out(key: ApiKey) -> ApiKeyOut:
     return ApiKeyOut(
-        id=key.id, name=key.name, role=key.role, prefix=key.prefix, created_at=key.created_at,
-        last_used_at=key.last_used_at, revoked_at=key.revoked_at,
+        id=key.id,
+        name=key.name,
+        role=key.role,
+        prefix=key.prefix,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
     )
 
 
@@ -41,21 +47,25 @@ async def list_keys(principal: PrincipalDep, state: StateDep, page: PageDep) -> 
 @router.get("/api-keys/{key_id}", response_model=ApiKeyOut, summary="One API key")
 async def get_key(key_id: UUID, principal: PrincipalDep, state: StateDep) -> ApiKeyOut:
     async with state.db.tenant_session(principal.org_id) as session:
-        key = await session.get(api_keys.ApiKey, key_id)
-        if key is None:
-            raise api_keys.NotFound("API key")
-        return _out(key)
+        return _out(await api_keys.get_key(session, key_id))
 
 
 @router.post(
-    "/api-keys", response_model=IssuedKeyOut, status_code=status.HTTP_201_CREATED,
+    "/api-keys",
+    response_model=IssuedKeyOut,
+    status_code=status.HTTP_201_CREATED,
     summary="Create an API key (owner or admin); the key is in this response only",
 )
 async def create_key(body: ApiKeyIn, principal: PrincipalDep, state: StateDep) -> IssuedKeyOut:
     async with state.db.tenant_session(principal.org_id) as session:
         issued = await api_keys.create(
-            session, principal.actor, principal.org_id, name=body.name, role_text=body.role,
-            actor_role=principal.role, created_by=principal.user_id,
+            session,
+            principal.actor,
+            principal.org_id,
+            name=body.name,
+            role_text=body.role,
+            actor_role=principal.role,
+            created_by=principal.user_id,
         )
         return IssuedKeyOut(**_out(issued.api_key).model_dump(), key=issued.secret)
 

@@ -29,11 +29,14 @@ class AuditEventOut(BaseModel):
 
 
 @router.get(
-    "/audit-events", response_model=Page[AuditEventOut],
+    "/audit-events",
+    response_model=Page[AuditEventOut],
     summary="The organisation's audit trail, newest first (owner or admin)",
 )
 async def list_events(
-    principal: PrincipalDep, state: StateDep, page: PageDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    page: PageDep,
     action: str | None = Query(default=None, max_length=64),
 ) -> Page[AuditEventOut]:
     if not principal.role.at_least(Role.ADMIN):
@@ -42,8 +45,15 @@ async def list_events(
         rows = await audit.list_events(session, limit=page.limit, cursor=page.cursor, action=action)
     items = [
         AuditEventOut(
-            id=e.id, at=e.at, actor_type=e.actor_type, actor_label=e.actor_label, action=e.action,
-            target_type=e.target_type, target_id=e.target_id, details=e.details, ip=e.ip,
+            id=e.id,
+            at=e.at,
+            actor_type=e.actor_type,
+            actor_label=e.actor_label,
+            action=e.action,
+            target_type=e.target_type,
+            target_id=e.target_id,
+            details=e.details,
+            ip=e.ip,
         )
         for e in rows
     ]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from vixpro.accounts import invitations
+from vixpro.db.models import Invitation
 from vixpro.web.api.pagination import Page, PageDep
 from vixpro.web.api.schemas import InvitationOut, Strict
 from vixpro.web.deps import PrincipalDep, StateDep, client_ip
@@ -33,9 +34,12 @@ class AcceptedOut(BaseModel):
     org_id: UUID
 
 
-def _out(inv: invitations.Invitation) -> InvitationOut:
+def _out(inv: Invitation) -> InvitationOut:
     return InvitationOut(
-        id=inv.id, email=inv.email, role=inv.role, expires_at=inv.expires_at,
+        id=inv.id,
+        email=inv.email,
+        role=inv.role,
+        expires_at=inv.expires_at,
         created_at=inv.created_at,
     )
 
@@ -52,7 +56,9 @@ async def list_invitations(
 
 
 @router.post(
-    "/invitations", response_model=IssuedInvitationOut, status_code=status.HTTP_201_CREATED,
+    "/invitations",
+    response_model=IssuedInvitationOut,
+    status_code=status.HTTP_201_CREATED,
     summary="Invite someone by email with a role (owner or admin)",
 )
 async def create_invitation(
@@ -69,24 +75,28 @@ async def create_invitation(
 
 
 @router.delete(
-    "/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT,
+    "/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke a pending invitation",
 )
-async def revoke_invitation(
-    invitation_id: UUID, principal: PrincipalDep, state: StateDep
-) -> None:
+async def revoke_invitation(invitation_id: UUID, principal: PrincipalDep, state: StateDep) -> None:
     async with state.db.tenant_session(principal.org_id) as session:
         await invitations.revoke(session, principal, invitation_id)
 
 
 @router.post(
-    "/invitations/accept", response_model=AcceptedOut, status_code=status.HTTP_201_CREATED,
+    "/invitations/accept",
+    response_model=AcceptedOut,
+    status_code=status.HTTP_201_CREATED,
     summary="Accept an invitation as a new user (no authentication: the token is the proof)",
 )
 async def accept_invitation(body: AcceptIn, request: Request, state: StateDep) -> AcceptedOut:
     async with state.db.system_session("accept invitation by token") as session:
         user_id, org_id = await invitations.accept(
-            session, body.token, password=body.password, display_name=body.display_name,
+            session,
+            body.token,
+            password=body.password,
+            display_name=body.display_name,
             ip=client_ip(request),
         )
     return AcceptedOut(user_id=user_id, org_id=org_id)

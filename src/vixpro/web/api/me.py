@@ -25,7 +25,12 @@ class MeOut(BaseModel):
 @router.get("/me", response_model=MeOut, summary="Who is calling, in which organisation")
 async def me(principal: PrincipalDep) -> MeOut:
     return MeOut(
-        kind=principal.kind, label=principal.label, role=principal.role.value,
-        org_id=principal.org_id, org_name=principal.org_name, user_id=principal.user_id,
-        api_key_id=principal.api_key_id, plan=PlanOut.of(principal.plan),
+        kind=principal.kind,
+        label=principal.label,
+        role=principal.role.value,
+        org_id=principal.org_id,
+        org_name=principal.org_name,
+        user_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+        plan=PlanOut.of(principal.plan),
     )

@@ -5,6 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from vixpro.accounts import members
+from vixpro.db.models import Membership, User
 from vixpro.web.api.pagination import Page, PageDep
 from vixpro.web.api.schemas import MemberOut, Strict
 from vixpro.web.deps import PrincipalDep, StateDep
@@ -16,10 +17,14 @@ class RolePatch(Strict):
     role: str
 
 
-def _out(membership: members.Membership, user: members.User) -> MemberOut:
+def _out(membership: Membership, user: User) -> MemberOut:
     return MemberOut(
-        id=membership.id, user_id=user.id, email=user.email, display_name=user.display_name,
-        role=membership.role, joined_at=membership.created_at,
+        id=membership.id,
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        role=membership.role,
+        joined_at=membership.created_at,
     )
 
 

@@ -40,7 +40,9 @@ def page_params(
         decoded = Cursor.decode(cursor) if cursor else None
     except BadCursor as exc:
         raise ApiError(
-            422, f"cursor: {exc}", type_="validation",
+            422,
+            f"cursor: {exc}",
+            type_="validation",
             errors=[{"field": "cursor", "location": "query", "message": str(exc)}],
         ) from exc
     return PageParams(limit, decoded)

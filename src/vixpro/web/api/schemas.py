@@ -33,10 +33,15 @@ class PlanOut(BaseModel):
     @classmethod
     def of(cls, plan: PlanLimits) -> PlanOut:
         return cls(
-            code=plan.code, name=plan.name, price=plan.price_label,
-            max_servers=plan.max_servers, max_team_members=plan.max_team_members,
-            max_stakeholders=plan.max_stakeholders, alert_triage=plan.alert_triage,
-            auto_remediation=plan.auto_remediation, priority_support=plan.priority_support,
+            code=plan.code,
+            name=plan.name,
+            price=plan.price_label,
+            max_servers=plan.max_servers,
+            max_team_members=plan.max_team_members,
+            max_stakeholders=plan.max_stakeholders,
+            alert_triage=plan.alert_triage,
+            auto_remediation=plan.auto_remediation,
+            priority_support=plan.priority_support,
             api_requests_per_hour=plan.api_requests_per_hour,
             alert_budget_per_server_day=plan.alert_budget_per_server_day,
             max_concurrent_reactive_agents=plan.max_concurrent_reactive_agents,

@@ -67,11 +67,14 @@ class PlanPatch(Strict):
 async def list_orgs(actor: StaffDep, state: StateDep) -> list[OrgSummaryOut]:
     async with state.db.system_session("staff console: list organisations") as session:
         rows = await staff.list_orgs(session, actor)
-    return [OrgSummaryOut(id=r.id, name=r.name, plan_code=r.plan_code, members=r.members) for r in rows]
+    return [
+        OrgSummaryOut(id=r.id, name=r.name, plan_code=r.plan_code, members=r.members) for r in rows
+    ]
 
 
 @router.put(
-    "/orgs/{org_id}/plan", status_code=status.HTTP_204_NO_CONTENT,
+    "/orgs/{org_id}/plan",
+    status_code=status.HTTP_204_NO_CONTENT,
     summary="Move an organisation to another plan",
 )
 async def assign_plan(org_id: UUID, body: PlanAssign, actor: StaffDep, state: StateDep) -> None:
