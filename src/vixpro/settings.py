@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FIELDS = ("master_key", "database_url", "app_database_url", "system_database_url")
@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     db_role_prefix: str = Field(default="vixpro", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+
+    def __init__(self, **values: Any) -> None:
+        # pydantic's own error repeats the input, secrets included; ours names only the setting.
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors(include_input=False, include_url=False):
+                where = "_".join(str(part) for part in error["loc"]).upper()
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(f"VIXPRO_{where}: {message}" if where else message)
+            raise SettingsError("; ".join(problems)) from None
 
     @model_validator(mode="before")
     @classmethod

@@ -49,8 +49,8 @@ async def _seed(db: Database, factory: Factory, org: OrgInfo) -> None:
             "member",
             timedelta(hours=1),
         )
-        await ratelimit.count_request(session, principal)
         await audit.record(session, CLI, "test.seeded", org_id=org.org_id)
+    await ratelimit.RequestCounter(db).take(principal)
 
 
 async def _owner_principal(db: Database, org: OrgInfo) -> Principal:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+import psycopg
+from psycopg.rows import dict_row
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts import audit
 from vixpro.accounts.errors import Throttled
 from vixpro.accounts.plans import limits_of
 from vixpro.accounts.principal import Actor, Principal
-from vixpro.accounts.ratelimit import WINDOW_SECONDS, RateDecision
 from vixpro.accounts.secrets import new_token, split_api_key, token_hash, verify_password
 from vixpro.core.plans import PlanLimits
 from vixpro.core.roles import Role
@@ -220,62 +222,40 @@ async def logout(session: AsyncSession, token: str) -> None:
     await session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
 
 
-_API_KEY_AND_COUNT = text(
-    """
+_API_KEY = """
 WITH key AS (
     SELECT k.id, k.org_id, k.name AS key_name, k.prefix, k.role, o.name AS org_name,
            p.code, p.name, p.price_cents, p.billing, p.max_servers, p.max_team_members,
            p.max_stakeholders, p.alert_triage, p.auto_remediation, p.priority_support,
            p.api_requests_per_hour, p.alert_budget_per_server_day,
-           p.max_concurrent_reactive_agents
+           p.max_concurrent_reactive_agents,
+           k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' AS stale
     FROM api_keys k
     JOIN organisations o ON o.id = k.org_id
     JOIN plans p ON p.code = o.plan_code
-    WHERE k.prefix = :prefix AND k.key_hash = :hash AND k.revoked_at IS NULL
-), counted AS (
-    INSERT INTO api_request_counts (org_id, window_start, count)
-    SELECT org_id, :window, 1 FROM key
-    ON CONFLICT (org_id, window_start) DO UPDATE SET count = api_request_counts.count + 1
-    RETURNING count
+    WHERE k.prefix = %(prefix)s AND k.key_hash = %(hash)s AND k.revoked_at IS NULL
 ), touched AS (
-    UPDATE api_keys SET last_used_at = now()
-    WHERE id = (SELECT id FROM key)
-      AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-    RETURNING id
+    UPDATE api_keys SET last_used_at = now() WHERE id = (SELECT id FROM key WHERE stale)
 )
-SELECT key.*, counted.count AS used FROM key, counted
+SELECT * FROM key
 """
-)
 
 
 async def authenticate_api_key(
-    conn: AsyncConnection, key: str, ip: str | None
-) -> tuple[Principal, RateDecision] | None:
-    """Check an API key and count the request against its organisation's hourly limit.
-
-    One statement, so that an authenticated API call costs one round trip before its handler
-    runs. Only a valid key is counted: knowing a key's public prefix is not enough to spend an
-    organisation's requests.
-    """
+    conn: psycopg.AsyncConnection[Any], key: str, ip: str | None
+) -> Principal | None:
+    """Check an API key in one statement (it also notes, once a minute, that the key was used)."""
     parts = split_api_key(key)
     if parts is None:
         return None
     prefix, secret = parts
-    now = datetime.now(UTC)
-    window = now.replace(minute=0, second=0, microsecond=0)
-    row = (
-        (
-            await conn.execute(
-                _API_KEY_AND_COUNT, {"prefix": prefix, "hash": token_hash(secret), "window": window}
-            )
-        )
-        .mappings()
-        .first()
-    )
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(_API_KEY, {"prefix": prefix, "hash": token_hash(secret)})
+        row = await cursor.fetchone()
     if row is None:
         return None
     plan = PlanLimits(**{name: row[name] for name in PLAN_FIELDS})
-    principal = Principal(
+    return Principal(
         kind="api_key",
         org_id=row["org_id"],
         org_name=row["org_name"],
@@ -285,5 +265,3 @@ async def authenticate_api_key(
         api_key_id=row["id"],
         ip=ip,
     )
-    reset = WINDOW_SECONDS - int((now - window).total_seconds())
-    return principal, RateDecision(plan.api_requests_per_hour, int(row["used"]), reset)

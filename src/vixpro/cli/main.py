@@ -30,7 +30,7 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return Settings(**overrides)
 
 
 def _ssl(cert: str | None, key: str | None) -> tuple[str, str] | None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from vixpro.db.urls import DatabaseUrls
+from vixpro.db.urls import DatabaseUrls, libpq_url
 
 _SET_TENANT = text(
     "SELECT set_config('app.org_id', :org, true), set_config('app.user_id', :user, true)"
@@ -35,6 +39,19 @@ class Database:
             max_overflow=pool_size,
             pool_pre_ping=True,
         )
+        # Authentication and request counting run on every API call: one statement each, on a
+        # plain psycopg pool (no ORM), autocommit, without waiting for the WAL flush. Losing the
+        # last few milliseconds of request counts in a crash is harmless; making every API call
+        # wait for an fsync while it holds the organisation's counter row is not.
+        self._counter_pool = AsyncConnectionPool(
+            libpq_url(urls.system),
+            min_size=1,
+            max_size=pool_size * 2,
+            kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
+            open=False,
+            name="vixpro-counters",
+        )
+        self._counter_open = asyncio.Lock()
         self._app = async_sessionmaker(self.app_engine, expire_on_commit=False)
         self._system = async_sessionmaker(self.system_engine, expire_on_commit=False)
 
@@ -67,6 +84,18 @@ class Database:
         async with self._system() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def counter_connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A system-role psycopg connection in autocommit mode for the per-request hot path."""
+        if self._counter_pool.closed:
+            async with self._counter_open:
+                if self._counter_pool.closed:
+                    await self._counter_pool.open()
+        async with self._counter_pool.connection() as conn:
+            yield conn
+
     async def dispose(self) -> None:
         await self.app_engine.dispose()
         await self.system_engine.dispose()
+        if not self._counter_pool.closed:
+            await self._counter_pool.close()

@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Response
 
 from vixpro.accounts import auth
 from vixpro.accounts.principal import Principal
-from vixpro.accounts.ratelimit import RateDecision, count_request
+from vixpro.accounts.ratelimit import RateDecision
 from vixpro.web.problems import ApiError
 from vixpro.web.state import AppState
 
@@ -43,18 +43,25 @@ async def api_principal(request: Request, response: Response, state: StateDep) -
     organisation's hourly limit, and refuse writes by read-only callers."""
     ip = client_ip(request)
     header = request.headers.get("authorization", "")
-    decision: RateDecision
+    principal: Principal | None
     if header:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key:
-            raise ApiError(401, "use 'Authorization: Bearer <API key>'", type_="unauthenticated",
-                           headers={"WWW-Authenticate": "Bearer"})
-        async with state.db.system_engine.begin() as conn:  # system: authentication lookup
-            found = await auth.authenticate_api_key(conn, key.strip(), ip)
-        if found is None:
-            raise ApiError(401, "the API key is not valid or has been revoked",
-                           type_="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
-        principal, decision = found
+            raise ApiError(
+                401,
+                "use 'Authorization: Bearer <API key>'",
+                type_="unauthenticated",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        async with state.db.counter_connection() as conn:  # system role: authentication
+            principal = await auth.authenticate_api_key(conn, key.strip(), ip)
+        if principal is None:
+            raise ApiError(
+                401,
+                "the API key is not valid or has been revoked",
+                type_="unauthenticated",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     else:
         token = request.cookies.get(SESSION_COOKIE)
         signed_in = None
@@ -62,24 +69,30 @@ async def api_principal(request: Request, response: Response, state: StateDep) -
             async with state.db.system_session("authenticate dashboard session") as session:
                 signed_in = await auth.resolve_session(session, token, ip)
         if signed_in is None or signed_in.principal is None:
-            raise ApiError(401, "authentication required: send an API key as a Bearer token",
-                           type_="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "authentication required: send an API key as a Bearer token",
+                type_="unauthenticated",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if request.method not in SAFE_METHODS:
             sent = request.headers.get("x-csrf-token", "")
             if not secrets.compare_digest(sent, signed_in.csrf_token):
                 raise ApiError(403, "missing or wrong X-CSRF-Token header", type_="csrf")
         principal = signed_in.principal
-        async with state.db.tenant_session(principal.org_id) as session:
-            decision = await count_request(session, principal)
+    decision = await state.requests.take(principal)
     headers = _rate_headers(decision)
     if not decision.allowed:
         headers["Retry-After"] = str(decision.reset_seconds)
         raise ApiError(
             429,
-            f"the {principal.plan.name} plan allows {decision.limit} API requests per hour; "
-            f"this organisation has used {decision.used - 1}",
-            type_="rate-limited", headers=headers, limit="API requests per hour",
+            f"the {principal.plan.name} plan allows {decision.limit} API requests per hour "
+            "and this organisation has used them; the count starts again on the hour",
+            type_="rate-limited",
+            headers=headers,
+            limit="API requests per hour",
             plan=principal.plan.code,
+            maximum=decision.limit,
         )
     response.headers.update(headers)
     if request.method not in SAFE_METHODS and principal.role.read_only:

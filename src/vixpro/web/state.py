@@ -6,6 +6,7 @@ from datetime import timedelta
 from procrastinate import App as JobApp
 
 from vixpro.accounts.auth import LoginPolicy
+from vixpro.accounts.ratelimit import RequestCounter
 from vixpro.db.sessions import Database
 from vixpro.settings import Settings
 
@@ -20,8 +21,10 @@ class AppState:
     head_revision: str = ""
     ready: bool = True
     login_policy: LoginPolicy = field(init=False)
+    requests: RequestCounter = field(init=False)
 
     def __post_init__(self) -> None:
+        self.requests = RequestCounter(self.db)
         s = self.settings
         self.login_policy = LoginPolicy(
             max_per_email=s.login_max_failures_per_email,

@@ -57,7 +57,7 @@ async def patch_org(body: OrgPatch, principal: PrincipalDep, state: StateDep) ->
 async def plan_usage(principal: PrincipalDep, state: StateDep) -> PlanUsageOut:
     async with state.db.tenant_session(principal.org_id) as session:
         team, stakeholders = await seats.seat_usage(session, include_pending=False)
-        requests = await ratelimit.current_usage(session)
+        requests = await ratelimit.current_usage(session, state.requests.unspent(principal.org_id))
     return PlanUsageOut(
         plan=PlanOut.of(principal.plan),
         usage=UsageOut(
