@@ -23,14 +23,23 @@ async def _make_rows(db: Database, factory: Factory) -> dict[str, uuid.UUID]:
     ids: dict[str, uuid.UUID] = {}
     async with db.system_session("test setup") as session:
         for label, delta in (("old_session", -1), ("live_session", 1)):
-            row = LoginSession(token_hash=token_hash(uuid.uuid4().hex), user_id=org.owner_id,
-                               csrf_token="x", expires_at=now + timedelta(hours=delta))
+            row = LoginSession(
+                token_hash=token_hash(uuid.uuid4().hex),
+                user_id=org.owner_id,
+                csrf_token="x",
+                expires_at=now + timedelta(hours=delta),
+            )
             session.add(row)
             await session.flush()
             ids[label] = row.id
         for label, delta in (("old_invite", -1), ("live_invite", 1)):
-            inv = Invitation(org_id=org.org_id, email=f"{label}@example.com", role="member",
-                             token_hash=token_hash(uuid.uuid4().hex), expires_at=now + timedelta(hours=delta))
+            inv = Invitation(
+                org_id=org.org_id,
+                email=f"{label}@example.com",
+                role="member",
+                token_hash=token_hash(uuid.uuid4().hex),
+                expires_at=now + timedelta(hours=delta),
+            )
             session.add(inv)
             await session.flush()
             ids[label] = inv.id
@@ -47,7 +56,9 @@ async def test_purge_job_deletes_only_expired_rows(database: Database, factory: 
     app = create_job_app(database, purge_cron="0 0 1 1 *")
     async with app.open_async():
         await app.configure_task("vixpro.purge_expired").defer_async(timestamp=0)
-        await app.run_worker_async(wait=False, install_signal_handlers=False, queues=["maintenance"])
+        await app.run_worker_async(
+            wait=False, install_signal_handlers=False, queues=["maintenance"]
+        )
     assert not await _exists(database, LoginSession, ids["old_session"])
     assert await _exists(database, LoginSession, ids["live_session"])
     assert not await _exists(database, Invitation, ids["old_invite"])

@@ -23,7 +23,8 @@ async def _other_org_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
     """Ids of real resources in the *other* organisation, by path-parameter name."""
     members = (await client.get("/api/v1/members", headers=bearer(key))).json()["items"]
     invitation = await client.post(
-        "/api/v1/invitations", headers=bearer(key),
+        "/api/v1/invitations",
+        headers=bearer(key),
         json={"email": f"p-{uuid.uuid4().hex[:6]}@example.com", "role": "member"},
     )
     keys = (await client.get("/api/v1/api-keys", headers=bearer(key))).json()["items"]

@@ -23,13 +23,18 @@ async def test_readyz_fails_when_migrations_are_behind(client: httpx.AsyncClient
     assert "expected 9999" in r.json()["checks"]["migrations"]
 
 
-async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient, factory: Factory) -> None:
+async def test_metrics_count_requests_by_route_template(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
     org = await factory.org()
     key = await factory.api_key(org)
     members = (await client.get("/api/v1/members", headers=bearer(key))).json()["items"]
     await client.get(f"/api/v1/members/{members[0]['id']}", headers=bearer(key))
     text = (await client.get("/metrics")).text
-    assert 'vixpro_http_requests_total{method="GET",route="/api/v1/members/{member_id}",status="200"}' in text
+    assert (
+        'vixpro_http_requests_total{method="GET",route="/api/v1/members/{member_id}",status="200"}'
+        in text
+    )
     assert "vixpro_http_request_duration_seconds_bucket" in text
     assert str(members[0]["id"]) not in text
 

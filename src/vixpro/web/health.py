@@ -26,15 +26,19 @@ async def readyz(state: StateDep) -> JSONResponse:
         revision = await asyncio.wait_for(current_revision(state.db.app_engine), timeout=3)
         checks["database"] = "ok"
         checks["migrations"] = (
-            "ok" if revision == state.head_revision else f"at {revision}, expected {state.head_revision}"
+            "ok"
+            if revision == state.head_revision
+            else f"at {revision}, expected {state.head_revision}"
         )
     except Exception as exc:  # any failure to reach the database means not ready
         checks["database"] = f"unreachable ({type(exc).__name__})"
     if not state.ready:
         checks["process"] = "shutting down"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 @router.get("/metrics")
