@@ -31,6 +31,7 @@ from vixpro.accounts.principal import CLI  # noqa: E402
 from vixpro.cli.runtime import database  # noqa: E402
 from vixpro.db.migrate import upgrade  # noqa: E402
 from vixpro.db.sessions import Database  # noqa: E402
+from vixpro.db.urls import DatabaseUrls  # noqa: E402
 from vixpro.settings import Settings  # noqa: E402
 
 
@@ -51,17 +52,23 @@ def wait_ready(url: str) -> None:
     raise RuntimeError(f"{url} never became ready")
 
 
-async def make_key(settings: Settings, urls) -> str:  # type: ignore[no-untyped-def]
+async def make_key(settings: Settings, urls: DatabaseUrls) -> str:
     db = Database(urls, pool_size=2)
     try:
         async with db.system_session("bench setup") as session:
             await plans.update_plan(session, CLI, "lean", {"api_requests_per_hour": 100_000_000})
             created = await orgs.create_org(
-                session, CLI, name="bench", plan_code="lean", owner_email="bench@example.com",
+                session,
+                CLI,
+                name="bench",
+                plan_code="lean",
+                owner_email="bench@example.com",
                 owner_password="bench password 123",
             )
         async with db.tenant_session(created.org_id) as session:
-            issued = await api_keys.create(session, CLI, created.org_id, name="bench", role_text="admin")
+            issued = await api_keys.create(
+                session, CLI, created.org_id, name="bench", role_text="admin"
+            )
         return issued.secret
     finally:
         await db.dispose()
@@ -69,9 +76,18 @@ async def make_key(settings: Settings, urls) -> str:  # type: ignore[no-untyped-
 
 def measure(name: str, port: int, key: str, args: argparse.Namespace) -> Result:
     headers = {"Authorization": f"Bearer {key}"}
-    asyncio.run(run("127.0.0.1", port, "/api/v1/me", headers, connections=args.connections, seconds=2))
+    asyncio.run(
+        run("127.0.0.1", port, "/api/v1/me", headers, connections=args.connections, seconds=2)
+    )
     result = asyncio.run(
-        run("127.0.0.1", port, "/api/v1/me", headers, connections=args.connections, seconds=args.seconds)
+        run(
+            "127.0.0.1",
+            port,
+            "/api/v1/me",
+            headers,
+            connections=args.connections,
+            seconds=args.seconds,
+        )
     )
     print(
         f"{name:>8}: {result.rps:8.0f} req/s  p50 {result.p50:6.2f} ms  p99 {result.percentile(99):6.2f} ms"
@@ -98,15 +114,31 @@ def main() -> None:
             key = asyncio.run(make_key(settings, urls))
             bare_port, vixpro_port = free_port(), free_port()
             uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
-            procs.append(subprocess.Popen(
-                [*uvicorn, "--port", str(bare_port), "bench.bare_app:app"], cwd=ROOT, env=env))
-            procs.append(subprocess.Popen(
-                [str(Path(sys.executable).parent / "vixpro"), "serve", "--role", "web",
-                 "--port", str(vixpro_port)], env=env, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [*uvicorn, "--port", str(bare_port), "bench.bare_app:app"], cwd=ROOT, env=env
+                )
+            )
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "vixpro"),
+                        "serve",
+                        "--role",
+                        "web",
+                        "--port",
+                        str(vixpro_port),
+                    ],
+                    env=env,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             wait_ready(f"http://127.0.0.1:{bare_port}/api/v1/me")
             wait_ready(f"http://127.0.0.1:{vixpro_port}/readyz")
-            print(f"GET /api/v1/me, {args.connections} connections, {args.seconds:.0f} s each, "
-                  f"{os.cpu_count()} cores")
+            print(
+                f"GET /api/v1/me, {args.connections} connections, {args.seconds:.0f} s each, "
+                f"{os.cpu_count()} cores"
+            )
             bare = measure("bare", bare_port, key, args)
             vixpro = measure("vixpro", vixpro_port, key, args)
             print(f"   ratio: {vixpro.rps / bare.rps:.0%} of the bare endpoint (target >= 40%)")

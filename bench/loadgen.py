@@ -64,7 +64,13 @@ async def _connection(
 
 
 async def run(
-    host: str, port: int, path: str, headers: dict[str, str], *, connections: int, seconds: float,
+    host: str,
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    *,
+    connections: int,
+    seconds: float,
     max_requests: int = 10_000_000,
 ) -> Result:
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -74,7 +80,10 @@ async def run(
     stop_at = started + seconds
     per_connection = max(1, max_requests // connections)
     counts = await asyncio.gather(
-        *(_connection(host, port, request, stop_at, per_connection, latencies) for _ in range(connections))
+        *(
+            _connection(host, port, request, stop_at, per_connection, latencies)
+            for _ in range(connections)
+        )
     )
     elapsed = time.perf_counter() - started
     return Result(sum(c[0] for c in counts), sum(c[1] for c in counts), elapsed, latencies)

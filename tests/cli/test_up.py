@@ -68,7 +68,13 @@ def admin(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [VIXPRO, "admin", *args], check=False, env=env, input=stdin, capture_output=True, text=True, timeout=120
+        [VIXPRO, "admin", *args],
+        check=False,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

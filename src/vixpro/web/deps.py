@@ -77,7 +77,7 @@ async def api_principal(request: Request, response: Response, state: StateDep) -
             )
         if request.method not in SAFE_METHODS:
             sent = request.headers.get("x-csrf-token", "")
-            if not secrets.compare_digest(sent, signed_in.csrf_token):
+            if not secrets.compare_digest(sent.encode(), signed_in.csrf_token.encode()):
                 raise ApiError(403, "missing or wrong X-CSRF-Token header", type_="csrf")
         principal = signed_in.principal
     decision = await state.requests.take(principal)

@@ -29,7 +29,7 @@ async def staff_actor(request: Request, state: StateDep) -> Actor:
     if not signed_in.is_staff:
         raise ApiError(403, "platform staff only", type_="forbidden")
     if request.method not in SAFE_METHODS and not secrets.compare_digest(
-        request.headers.get("x-csrf-token", ""), signed_in.csrf_token
+        request.headers.get("x-csrf-token", "").encode(), signed_in.csrf_token.encode()
     ):
         raise ApiError(403, "missing or wrong X-CSRF-Token header", type_="csrf")
     return Actor("staff", signed_in.user_id, signed_in.email, client_ip(request))
