@@ -17,7 +17,7 @@ SESSION_COOKIE = "vixpro_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.vixpro
     return state
 
@@ -53,8 +53,13 @@ async def api_principal(request: Request, response: Response, state: StateDep) -
                 type_="unauthenticated",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        async with state.db.counter_connection() as conn:  # system role: authentication
-            principal = await auth.authenticate_api_key(conn, key.strip(), ip)
+        key = key.strip()
+        principal = state.api_keys.get(key, ip)
+        if principal is None:
+            async with state.db.counter_connection() as conn:  # system role: authentication
+                principal = await auth.authenticate_api_key(conn, key, ip)
+            if principal is not None:
+                state.api_keys.put(key, principal)
         if principal is None:
             raise ApiError(
                 401,

@@ -6,6 +6,7 @@ from datetime import timedelta
 from procrastinate import App as JobApp
 
 from vixpro.accounts.auth import LoginPolicy
+from vixpro.accounts.keycache import ApiKeyCache
 from vixpro.accounts.ratelimit import RequestCounter
 from vixpro.db.sessions import Database
 from vixpro.settings import Settings
@@ -22,6 +23,7 @@ class AppState:
     ready: bool = True
     login_policy: LoginPolicy = field(init=False)
     requests: RequestCounter = field(init=False)
+    api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
 
     def __post_init__(self) -> None:
         self.requests = RequestCounter(self.db)

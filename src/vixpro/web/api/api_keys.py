@@ -76,3 +76,4 @@ async def create_key(body: ApiKeyIn, principal: PrincipalDep, state: StateDep) -
 async def revoke_key(key_id: UUID, principal: PrincipalDep, state: StateDep) -> None:
     async with state.db.tenant_session(principal.org_id) as session:
         await api_keys.revoke(session, principal.actor, principal.role, principal.org_id, key_id)
+    state.api_keys.forget(key_id)

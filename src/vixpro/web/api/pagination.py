@@ -32,7 +32,7 @@ class PageParams:
         return Cursor(at, ident).encode()
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="items per page")] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor from the previous page")] = None,
 ) -> PageParams:

@@ -82,4 +82,5 @@ async def revoke_key(
         status, message = error_message(exc)
         context = await _context(state, member)
         return render(request, "api_keys.html", context, status=status, error=message)
+    state.api_keys.forget(key_id)
     return redirect(request, "/api-keys", member.signed_in, Flash(f"API key {key.name!r} revoked."))
