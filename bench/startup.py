@@ -33,7 +33,9 @@ def free_port() -> int:
 def start_and_time(env: dict[str, str]) -> float:
     url = f"http://127.0.0.1:{env['VIXPRO_PORT']}/readyz"
     began = time.perf_counter()
-    proc = subprocess.Popen([VIXPRO, "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [VIXPRO, "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         while True:
             try:

@@ -10,8 +10,15 @@ from vixpro.core.roles import Role
 
 
 def _principal() -> Principal:
-    return Principal(kind="api_key", org_id=uuid.uuid4(), org_name="o", role=Role.ADMIN,
-                     plan=DEFAULT_PLANS[-1], label="k", api_key_id=uuid.uuid4())
+    return Principal(
+        kind="api_key",
+        org_id=uuid.uuid4(),
+        org_name="o",
+        role=Role.ADMIN,
+        plan=DEFAULT_PLANS[-1],
+        label="k",
+        api_key_id=uuid.uuid4(),
+    )
 
 
 def test_remembers_a_checked_key_with_the_callers_ip() -> None:
