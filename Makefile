@@ -11,21 +11,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# The host agent (agent/) is its own distribution; the platform depends on it for the protocol.
+$(STAMP): pyproject.toml agent/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ./agent -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+$(DEV_STAMP): pyproject.toml agent/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ./agent -e ".[dev]"
 	touch $@ $(STAMP)
 
 up: $(STAMP)
 	$(BIN)/vixpro up
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench agent
+	$(BIN)/ruff format --check src tests bench agent
 	$(BIN)/mypy
+	$(BIN)/mypy --strict agent/src
 	$(BIN)/lint-imports
 
 test: lint

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -90,8 +91,11 @@ async def database(db_urls: DatabaseUrls) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(scope="module")
-def state(settings: Settings, database: Database) -> AppState:
-    return AppState(settings=settings, db=database, head_revision=head_revision())
+async def state(settings: Settings, database: Database) -> AsyncIterator[AppState]:
+    app_state = AppState(settings=settings, db=database, head_revision=head_revision())
+    await app_state.start()
+    yield app_state
+    await app_state.stop()
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +156,10 @@ def bearer(key: str) -> dict[str, str]:
 class LiveServer:
     """The real app under uvicorn on a loopback port, in its own thread and event loop."""
 
-    def __init__(self, settings: Settings, urls: DatabaseUrls) -> None:
+    def __init__(self, settings: Settings, urls: DatabaseUrls, port: int = 0) -> None:
         self.settings = settings
+        self.port = port
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.urls = urls
         self.url = ""
         self._started = threading.Event()
@@ -164,17 +170,24 @@ class LiveServer:
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
         db = Database(self.urls, pool_size=4)
-        app = create_app(AppState(settings=self.settings, db=db, head_revision=head_revision()))
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        self.state = AppState(settings=self.settings, db=db, head_revision=head_revision())
+        await self.state.start()
+        app = create_app(self.state)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             await asyncio.sleep(0.02)
         port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._started.set()
         await task
+        await self.state.stop()
         await db.dispose()
 
     def start(self) -> LiveServer:
@@ -186,7 +199,12 @@ class LiveServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
-        self._thread.join(10)
+        self._thread.join(20)
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        """Run ``coro`` on the server's own event loop (for its hub, say) and return the result."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,19 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from vixpro_agent.protocol import signing
 
 from tests.conftest import Factory, OrgInfo
 from vixpro.accounts import audit, invitations, ratelimit
 from vixpro.accounts.plans import org_plan
 from vixpro.accounts.principal import CLI, Principal
 from vixpro.core.roles import Role
+from vixpro.db.action_items import raise_action_item
 from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url
+from vixpro.tools import catalogue, servers
+from vixpro.tools.executions import Requester
+from vixpro.web.state import AppState
 
 # Tables without org_id that still hold tenant data and are isolated by their own policy.
 OTHER_ISOLATED = {"organisations": "id"}
@@ -37,8 +42,10 @@ def tenant_tables(urls: DatabaseUrls) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def _seed(db: Database, factory: Factory, org: OrgInfo) -> None:
+async def _seed(state: AppState, factory: Factory, org: OrgInfo) -> None:
     """At least one row per tenant table for ``org``, made through the real services."""
+    db = state.db
+    assert state.signer is not None and state.manifest is not None
     await factory.api_key(org)
     async with db.tenant_session(org.org_id) as session:
         principal = await _owner_principal(db, org)
@@ -51,6 +58,40 @@ async def _seed(db: Database, factory: Factory, org: OrgInfo) -> None:
         )
         await audit.record(session, CLI, "test.seeded", org_id=org.org_id)
     await ratelimit.RequestCounter(db).take(principal)
+    # Servers and tools: a token, an enrolment, an event, a permission, a run awaiting approval.
+    async with db.tenant_session(org.org_id) as session:
+        issued = await servers.create_enrollment_token(session, CLI, org.org_id, None)
+    async with db.system_session("test") as session:
+        answer = await servers.enroll(
+            session,
+            state.signer,
+            state.manifest,
+            token=issued.token,
+            public_key=signing.public_pem(signing.generate_private_key()),
+            facts={},
+            platform_url="http://127.0.0.1",
+            ip=None,
+        )
+    server_id = uuid.UUID(answer["server_id"])
+    await state.hub.presence.tampered(server_id, "seeded")
+    async with db.tenant_session(org.org_id) as session:
+        await catalogue.set_permissions(
+            session,
+            principal,
+            state.manifest,
+            "restart_service",
+            enabled=True,
+            approval_required=True,
+        )
+        await raise_action_item(session, org.org_id, "seed", "crashed", "seeded", "seeded")
+    await state.runner.request(
+        org.org_id,
+        Requester(CLI),
+        state.manifest,
+        server_id,
+        "restart_service",
+        {"unit": "nginx.service"},
+    )
 
 
 async def _owner_principal(db: Database, org: OrgInfo) -> Principal:
@@ -68,10 +109,10 @@ async def _owner_principal(db: Database, org: OrgInfo) -> Principal:
 
 
 @pytest.fixture(scope="module")
-async def two_orgs(database: Database, factory: Factory) -> tuple[OrgInfo, OrgInfo]:
+async def two_orgs(state: AppState, factory: Factory) -> tuple[OrgInfo, OrgInfo]:
     a, b = await factory.org(), await factory.org()
-    await _seed(database, factory, a)
-    await _seed(database, factory, b)
+    await _seed(state, factory, a)
+    await _seed(state, factory, b)
     return a, b
 
 

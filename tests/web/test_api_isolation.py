@@ -7,16 +7,19 @@ parameter has no entry in ``_other_org_ids`` fails the test and says so.
 from __future__ import annotations
 
 import re
+from typing import Any
 import uuid
 
 import httpx
 import pytest
+from vixpro_agent.protocol import signing
 
 from tests.conftest import Factory, bearer
 from vixpro.web.app import create_app
 from vixpro.web.state import AppState
 
 PARAM = re.compile(r"{(\w+)}")
+ID_PARAM = re.compile(r"{\w+_id}")
 
 
 async def _other_org_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
@@ -28,11 +31,42 @@ async def _other_org_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
         json={"email": f"p-{uuid.uuid4().hex[:6]}@example.com", "role": "member"},
     )
     keys = (await client.get("/api/v1/api-keys", headers=bearer(key))).json()["items"]
+    token = (await client.post("/api/v1/servers/enrollment-tokens", headers=bearer(key))).json()
+    public = signing.public_pem(signing.generate_private_key())
+    enrolled = await client.post(
+        "/api/v1/hostagent/enroll",
+        json={"token": token["token"], "public_key": public, "facts": {"hostname": "theirs"}},
+    )
+    server_id = enrolled.json()["server_id"]
+    await client.patch("/api/v1/tools/restart_service", headers=bearer(key), json={"enabled": True})
+    run = await client.post(
+        f"/api/v1/servers/{server_id}/tools/restart_service/run",
+        headers=bearer(key),
+        json={"params": {"unit": "nginx.service"}},
+    )
     return {
         "member_id": members[0]["id"],
         "invitation_id": invitation.json()["id"],
         "key_id": keys[0]["id"],
+        "server_id": server_id,
+        "execution_id": run.json()["id"],
+        "approval_id": run.json()["approval"]["id"],
+        "tool": "load_uptime",
     }
+
+
+def _valid_body(method: str, template: str) -> dict[str, Any] | None:
+    """A body that passes validation, so that the answer is about the id, not the body."""
+    if method not in ("PATCH", "PUT", "POST"):
+        return None
+    for suffix, body in (
+        ("/run", {"params": {}}),
+        ("/decision", {"approve": False}),
+        ("/servers/{server_id}", {"name": "renamed"}),
+    ):
+        if template.endswith(suffix):
+            return body
+    return {"role": "member"}
 
 
 def _api_routes(state: AppState) -> list[tuple[str, str]]:
@@ -41,7 +75,7 @@ def _api_routes(state: AppState) -> list[tuple[str, str]]:
     return [
         (method.upper(), path)
         for path, operations in paths.items()
-        if PARAM.search(path) and not path.startswith("/api/v1/staff/")
+        if ID_PARAM.search(path) and not path.startswith("/api/v1/staff/")
         for method in operations
     ]
 
@@ -59,7 +93,7 @@ async def test_every_id_route_hides_other_orgs_rows(client, factory: Factory, st
         missing = [n for n in names if n not in ids]
         assert not missing, f"add ids for {missing} ({template}) to _other_org_ids"
         path = PARAM.sub(lambda m: ids[m.group(1)], template)
-        body = {"role": "member"} if method in ("PATCH", "PUT", "POST") else None
+        body = _valid_body(method, template)
         r = await client.request(method, path, headers=bearer(my_key), json=body)
         assert r.status_code == 404, f"{method} {template} answered {r.status_code}"
         assert r.headers["content-type"].startswith("application/problem+json")

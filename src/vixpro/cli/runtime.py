@@ -101,6 +101,7 @@ async def serve(
     tasks: list[asyncio.Task[None]] = []
     job_app = create_job_app(db, purge_cron=settings.purge_cron)
     state.jobs = job_app
+    await state.start()
     async with job_app.open_async():
         if role in ("web", "all"):
             app = create_app(state)
@@ -163,6 +164,7 @@ async def serve(
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 log.error("a role stopped with an error: %s", type(result).__name__)
+    await state.stop()
     await db.dispose()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)

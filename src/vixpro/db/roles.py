@@ -12,8 +12,8 @@ from psycopg import sql
 from vixpro.db.urls import DatabaseUrls
 
 # Tables the app role may only read; tables it may not touch at all (the system role's).
-APP_READ_ONLY = ("plans", "alembic_version")
-APP_NO_ACCESS = ("login_sessions", "login_failures")
+APP_READ_ONLY = ("plans", "alembic_version", "manifests")
+APP_NO_ACCESS = ("login_sessions", "login_failures", "platform_keys")
 # The audit trail is append-only for the app role.
 APP_APPEND_ONLY = ("audit_events",)
 

@@ -9,11 +9,13 @@ from procrastinate import App, PsycopgConnector
 from vixpro.accounts.purge import purge_expired
 from vixpro.db.sessions import Database
 from vixpro.db.urls import libpq_url
+from vixpro.hub.presence import Presence
+from vixpro.tools.executions import expire_due
 
 log = logging.getLogger("vixpro.jobs")
 
 
-def create_job_app(db: Database, *, purge_cron: str) -> App:
+def create_job_app(db: Database, *, purge_cron: str, sweep_cron: str = "*/15 * * * * *") -> App:
     connector = PsycopgConnector(
         conninfo=libpq_url(db.urls.app), kwargs={"application_name": "vixpro-jobs"}
     )
@@ -36,5 +38,14 @@ def create_job_app(db: Database, *, purge_cron: str) -> App:
             "invitations": purged.invitations,
             "counters": purged.counters,
         }
+
+    @app.periodic(cron=sweep_cron, periodic_id="hostagent_sweep")
+    @app.task(name="vixpro.hostagent_sweep", queue="maintenance", queueing_lock="hostagent_sweep")
+    async def hostagent_sweep(timestamp: int) -> dict[str, int]:
+        """Mark silent host agents offline (raising an event) and expire unanswered approvals."""
+        offline = await Presence(db, "sweeper").sweep()
+        async with db.system_session("periodic approval expiry") as session:
+            expired = await expire_due(session)
+        return {"offline": offline, "expired_approvals": expired}
 
     return app

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from vixpro import __version__
-from vixpro.web import health, problems
+from vixpro.web import health, hostagent, problems
 from vixpro.web.api import router as api_router
 from vixpro.web.dashboard import router as dashboard_router
 from vixpro.web.dashboard.templating import make_templates
@@ -33,6 +33,7 @@ def create_app(state: AppState) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(hostagent.router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, limit=state.settings.max_body_bytes)

@@ -12,7 +12,17 @@ assert owner_url, "migrations need the owner's database URL"
 
 engine = create_engine(sqlalchemy_url(owner_url), poolclass=pool.NullPool)
 with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=Base.metadata)
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        # procrastinate's tables are created from its own schema file, not from our models.
+        include_name=lambda name, kind, _parent: (
+            not (
+                kind in ("table", "index")
+                and str(name).startswith(("procrastinate", "idx_procrastinate"))
+            )
+        ),
+    )
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()

@@ -13,18 +13,36 @@ from vixpro.db.models.accounts import (
 )
 from vixpro.db.models.audit import AuditEvent
 from vixpro.db.models.base import Base
+from vixpro.db.models.servers import EnrollmentToken, Server, ServerEvent
 from vixpro.db.models.throttle import ApiRequestCount, LoginFailure
+from vixpro.db.models.tools import (
+    ActionItem,
+    Approval,
+    Manifest,
+    PlatformKey,
+    ToolExecution,
+    ToolSetting,
+)
 
 __all__ = [
+    "ActionItem",
     "ApiKey",
     "ApiRequestCount",
+    "Approval",
     "AuditEvent",
     "Base",
+    "EnrollmentToken",
     "Invitation",
     "LoginFailure",
     "LoginSession",
+    "Manifest",
     "Membership",
     "Organisation",
     "Plan",
+    "PlatformKey",
+    "Server",
+    "ServerEvent",
+    "ToolExecution",
+    "ToolSetting",
     "User",
 ]

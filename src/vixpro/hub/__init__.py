@@ -1,0 +1,1 @@
+"""Host-agent WebSocket sessions, tool-call dispatch and cross-replica routing."""

@@ -1,0 +1,376 @@
+"""The hub: every host-agent connection this process holds, and tool calls to any of them.
+
+A tool call is an execution row first (the audit trail). The process that holds the host
+agent's connection sends the call, waits for the result and writes it to that row. When the
+connection is held by another web replica, the request travels there with PostgreSQL
+``NOTIFY`` and the answer comes back the same way; the result itself is in the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from sqlalchemy import select, text
+from vixpro_agent.protocol import messages as m
+
+from vixpro.db.models import Manifest, Server, ToolExecution
+from vixpro.db.sessions import Database
+from vixpro.db.urls import libpq_url
+from vixpro.hub.presence import Presence
+
+log = logging.getLogger("vixpro.hub")
+CHANNEL = "vixpro_hostagent"
+MAX_OUTPUT_BYTES = 256 * 1024  # the host agent caps at 64 KiB; this guards the database
+GRACE_SECONDS = 2.0  # beyond the tool's deadline, for the answer to travel back
+SEEN_FLUSH_SECONDS = 10.0
+STALE_SECONDS = 45.0  # a connection not heard from for this long is not relied on
+
+Send = Callable[[str], Awaitable[None]]
+Receive = Callable[[], Awaitable[str | None]]
+
+
+@dataclass
+class AgentSession:
+    server_id: uuid.UUID
+    org_id: uuid.UUID
+    send_text: Send
+    close: Callable[[], Awaitable[None]]
+    pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    closed: bool = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.send_text(json.dumps(message))
+
+
+class Hub:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.replica = uuid.uuid4().hex
+        self.presence = Presence(db, self.replica)
+        self.sessions: dict[uuid.UUID, AgentSession] = {}
+        self._remote: dict[str, asyncio.Future[None]] = {}
+        self._seen: set[uuid.UUID] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._listen_conn: AsyncConnection[Any] | None = None
+        self.heartbeat_seconds = m.HEARTBEAT_SECONDS
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._listen_conn = await AsyncConnection.connect(
+            libpq_url(self.db.urls.system), autocommit=True
+        )
+        await self._listen_conn.execute(f"LISTEN {CHANNEL}")
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="hub-listen"),
+            asyncio.create_task(self._flush_seen(), name="hub-seen"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for session in list(self.sessions.values()):
+            self._fail_pending(session, m.ERR_DISCONNECTED, "the platform is shutting down")
+        if self._seen:
+            await self.presence.seen(self._seen)
+        for server_id in list(self.sessions):
+            await self.presence.offline(server_id)
+        self.sessions.clear()
+        if self._listen_conn is not None:
+            await self._listen_conn.close()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        server: Server,
+        hello: dict[str, Any],
+        send: Send,
+        receive: Receive,
+        close: Callable[[], Awaitable[None]],
+        first_messages: list[dict[str, Any]],
+    ) -> None:
+        """Run one authenticated host-agent connection until it closes."""
+        session = AgentSession(server.id, server.org_id, send, close)
+        previous = self.sessions.get(server.id)
+        if previous is not None:  # the host agent reconnected before we noticed the old socket die
+            self._fail_pending(previous, m.ERR_DISCONNECTED, "the host agent reconnected")
+            previous.closed = True
+            with contextlib.suppress(Exception):
+                await previous.close()
+        self.sessions[server.id] = session
+        await self.presence.online(server.id, hello)
+        try:
+            await session.send(m.message(m.WELCOME, heartbeat_s=self.heartbeat_seconds))
+            for message in first_messages:
+                await session.send(message)
+            while True:
+                raw = await receive()
+                if raw is None:
+                    break
+                self._seen.add(server.id)
+                await self._handle(session, raw)
+        finally:
+            session.closed = True
+            self._fail_pending(
+                session, m.ERR_DISCONNECTED, "the connection to the host agent dropped"
+            )
+            if self.sessions.get(server.id) is session:
+                del self.sessions[server.id]
+                await self.presence.offline(server.id)
+
+    async def _handle(self, session: AgentSession, raw: str) -> None:
+        try:
+            message = json.loads(raw)
+            kind = message["type"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("unreadable message from host agent %s", session.server_id)
+            return
+        if kind == m.TOOL_RESULT:
+            future = session.pending.pop(str(message.get("id")), None)
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif kind == m.PING:
+            await session.send(m.message(m.PONG, at=message.get("at")))
+        elif kind == m.TAMPER:
+            await self.presence.tampered(session.server_id, str(message.get("detail", "")))
+        elif kind == m.MANIFEST_REFUSED:
+            reason = f"version {message.get('version')}: {message.get('reason', '')}"
+            await self.presence.manifest_refused(session.server_id, session.org_id, reason)
+        elif kind == m.FACTS and isinstance(message.get("facts"), dict):
+            await self.presence.facts(session.server_id, message["facts"])
+
+    def _fail_pending(self, session: AgentSession, kind: str, detail: str) -> None:
+        for future in session.pending.values():
+            if not future.done():
+                future.set_result(
+                    {
+                        "ok": False,
+                        "error": detail,
+                        "error_kind": kind,
+                        "output": None,
+                        "duration_ms": None,
+                        "truncated": False,
+                    }
+                )
+        session.pending.clear()
+
+    async def _flush_seen(self) -> None:
+        while True:
+            await asyncio.sleep(SEEN_FLUSH_SECONDS)
+            seen, self._seen = self._seen, set()
+            with contextlib.suppress(Exception):
+                await self.presence.seen(seen)
+
+    # -- pushing to host agents ----------------------------------------------------------------
+
+    async def send_to(self, server_id: uuid.UUID, message: dict[str, Any]) -> None:
+        """Deliver ``message`` to a host agent wherever it is connected (best effort)."""
+        session = self.sessions.get(server_id)
+        if session is not None and not session.closed:
+            with contextlib.suppress(Exception):
+                await session.send(message)
+            return
+        await self._notify({"k": "send", "s": str(server_id), "m": message})
+
+    async def broadcast_manifest(self) -> None:
+        """Push the current manifest to every host agent on every replica."""
+        await self._push_manifest_locally()
+        await self._notify({"k": "manifest", "r": self.replica})
+
+    async def _push_manifest_locally(self) -> None:
+        async with self.db.system_session("read current manifest") as session:
+            row = await session.scalar(select(Manifest).order_by(Manifest.version.desc()).limit(1))
+        if row is None:
+            return
+        message = m.message(m.MANIFEST, document={"body": row.body, "signature": row.signature})
+        for session_ in list(self.sessions.values()):
+            with contextlib.suppress(Exception):
+                await session_.send(message)
+
+    async def disconnect(self, server_id: uuid.UUID) -> None:
+        await self._notify({"k": "drop", "s": str(server_id)})
+
+    # -- tool calls ----------------------------------------------------------------------------
+
+    async def execute(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+        """Run a queued execution on its host agent and store the result in its row."""
+        async with self.db.tenant_session(org_id) as session:
+            row = await session.get(ToolExecution, execution_id)
+            if row is None or row.status != "queued":
+                return
+            server = await session.get(Server, row.server_id)
+            server_id, deadline_ms = row.server_id, row.deadline_ms
+            replica = server.replica if server else None
+            fresh = bool(
+                server
+                and server.last_seen_at
+                and (datetime.now(UTC) - server.last_seen_at).total_seconds() < STALE_SECONDS
+            )
+        if server_id in self.sessions:
+            await self._run_here(org_id, execution_id)
+            return
+        if replica is None or not fresh:
+            await self._store(
+                org_id, execution_id, _error(m.ERR_OFFLINE, "the host agent is offline")
+            )
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._remote[str(execution_id)] = done
+        try:
+            await self._notify(
+                {
+                    "k": "dispatch",
+                    "e": str(execution_id),
+                    "o": str(org_id),
+                    "s": str(server_id),
+                    "r": replica,
+                    "from": self.replica,
+                }
+            )
+            await asyncio.wait_for(done, deadline_ms / 1000 + GRACE_SECONDS * 2)
+        except TimeoutError:
+            await self._store(
+                org_id,
+                execution_id,
+                _error(
+                    m.ERR_OFFLINE, "the replica holding the host agent's connection did not answer"
+                ),
+            )
+        finally:
+            self._remote.pop(str(execution_id), None)
+
+    async def _run_here(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+        async with self.db.tenant_session(org_id) as session:
+            row = await session.get(ToolExecution, execution_id, with_for_update=True)
+            if row is None or row.status != "queued":
+                return
+            row.status = "running"
+            row.started_at = datetime.now(UTC)
+            call = m.message(
+                m.TOOL_CALL,
+                id=str(row.id),
+                tool=row.tool,
+                params=row.params,
+                deadline_ms=row.deadline_ms,
+            )
+            server_id, deadline_ms = row.server_id, row.deadline_ms
+        session_ = self.sessions.get(server_id)
+        if session_ is None or session_.closed:
+            await self._store(
+                org_id, execution_id, _error(m.ERR_OFFLINE, "the host agent is offline")
+            )
+            return
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        session_.pending[str(execution_id)] = future
+        started = time.monotonic()
+        try:
+            await session_.send(call)
+            result = await asyncio.wait_for(future, deadline_ms / 1000 + GRACE_SECONDS)
+        except TimeoutError:
+            result = _error(m.ERR_TIMEOUT, "the host agent did not answer before the deadline")
+        except Exception:  # the socket died while sending
+            result = _error(m.ERR_DISCONNECTED, "the connection to the host agent dropped")
+        finally:
+            session_.pending.pop(str(execution_id), None)
+        if result.get("duration_ms") is None:
+            result["duration_ms"] = int((time.monotonic() - started) * 1000)
+        await self._store(org_id, execution_id, result)
+
+    async def _store(
+        self, org_id: uuid.UUID, execution_id: uuid.UUID, result: dict[str, Any]
+    ) -> None:
+        output = result.get("output")
+        truncated = bool(result.get("truncated"))
+        if len(json.dumps(output)) > MAX_OUTPUT_BYTES:
+            output, truncated = {"note": "output over the platform's limit was dropped"}, True
+        async with self.db.tenant_session(org_id) as session:
+            row = await session.get(ToolExecution, execution_id, with_for_update=True)
+            if row is None or row.status not in ("queued", "running"):
+                return
+            row.status = "succeeded" if result.get("ok") else "failed"
+            row.output = output
+            row.truncated = truncated
+            row.error = None if result.get("ok") else str(result.get("error") or "failed")[:4000]
+            row.error_kind = (
+                None if result.get("ok") else str(result.get("error_kind") or m.ERR_FAILED)
+            )
+            duration = result.get("duration_ms")
+            row.duration_ms = int(duration) if isinstance(duration, int | float) else None
+            row.finished_at = datetime.now(UTC)
+            if row.started_at is None:
+                row.started_at = row.finished_at
+
+    # -- routing between replicas --------------------------------------------------------------
+
+    async def _notify(self, payload: dict[str, Any]) -> None:
+        async with self.db.system_session("route to another replica") as session:
+            await session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": CHANNEL, "payload": json.dumps(payload)},
+            )
+
+    async def _listen(self) -> None:
+        assert self._listen_conn is not None
+        async for notice in self._listen_conn.notifies():
+            try:
+                payload = json.loads(notice.payload)
+                await self._on_notice(payload)
+            except Exception:
+                log.exception("bad hub notification")
+
+    async def _on_notice(self, payload: dict[str, Any]) -> None:
+        kind = payload.get("k")
+        if kind == "dispatch" and payload.get("r") == self.replica:
+            org_id, execution_id = uuid.UUID(payload["o"]), uuid.UUID(payload["e"])
+            self._spawn(self._dispatched(org_id, execution_id, payload.get("from", "")))
+        elif kind == "done":
+            future = self._remote.get(str(payload.get("e")))
+            if future is not None and not future.done():
+                future.set_result(None)
+        elif kind == "send":
+            session = self.sessions.get(uuid.UUID(payload["s"]))
+            if session is not None and not session.closed:
+                with contextlib.suppress(Exception):
+                    await session.send(payload["m"])
+        elif kind == "manifest" and payload.get("r") != self.replica:
+            self._spawn(self._push_manifest_locally())
+        elif kind == "drop":
+            session = self.sessions.get(uuid.UUID(payload["s"]))
+            if session is not None:
+                self._fail_pending(session, m.ERR_OFFLINE, "the server was removed")
+                session.closed = True
+                with contextlib.suppress(Exception):
+                    await session.close()
+
+    async def _dispatched(self, org_id: uuid.UUID, execution_id: uuid.UUID, origin: str) -> None:
+        await self._run_here(org_id, execution_id)
+        await self._notify({"k": "done", "e": str(execution_id), "r": origin})
+
+
+def _error(kind: str, detail: str) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": detail,
+        "error_kind": kind,
+        "output": None,
+        "truncated": False,
+        "duration_ms": None,
+    }

@@ -1,0 +1,280 @@
+"""Running tools: permission, then approval, then dispatch through the hub, then the record.
+
+Every request becomes a ``tool_executions`` row before anything runs; that row is the audit
+trail (who or what asked, parameters, approval, status, bounded output, duration, error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from vixpro_agent.protocol import messages as m
+from vixpro_agent.protocol.schema import ValidationError, validate
+
+from vixpro.accounts import audit
+from vixpro.accounts.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vixpro.accounts.principal import Actor, Principal
+from vixpro.core.approvals import Area, approval_timeout
+from vixpro.core.pagination import Cursor
+from vixpro.core.roles import Role
+from vixpro.db.action_items import raise_action_item
+from vixpro.db.models import Approval, Manifest, ToolExecution
+from vixpro.db.sessions import Database
+from vixpro.hub.hub import Hub
+from vixpro.tools.catalogue import tool_view
+from vixpro.tools.servers import get_server
+
+# Failures that are the platform's problem, not the server's: tracked as action items.
+PLATFORM_FAILURES = {m.ERR_CRASHED, m.ERR_UNAVAILABLE, m.ERR_UNKNOWN_TOOL}
+FINAL = ("succeeded", "failed", "denied", "expired")
+
+
+@dataclass(frozen=True)
+class Requester:
+    actor: Actor
+    area: Area = Area.MANUAL
+    incident_id: uuid.UUID | None = None
+
+
+class Runner:
+    """Requests, approves and runs tools for one process (it owns the background tasks)."""
+
+    def __init__(self, db: Database, hub: Hub) -> None:
+        self.db = db
+        self.hub = hub
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _background(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+        task = asyncio.create_task(self.run(org_id, execution_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def request(
+        self,
+        org_id: uuid.UUID,
+        requester: Requester,
+        manifest: Manifest,
+        server_id: uuid.UUID,
+        tool: str,
+        params: dict[str, Any],
+        *,
+        wait: bool = True,
+    ) -> ToolExecution:
+        """Ask for a tool run. Without approval it runs now (``wait``: until it has finished);
+        with approval required it waits, as ``awaiting_approval``, for an owner or admin."""
+        async with self.db.tenant_session(org_id) as session:
+            await get_server(session, server_id)
+            view = await tool_view(session, manifest, tool)
+            if not view.enabled:
+                raise Forbidden(f"the {tool} tool is disabled for this organisation")
+            try:
+                params = validate(params, view.spec["parameters"], "params")
+            except ValidationError as exc:
+                field, _, message = exc.errors[0].partition(": ")
+                raise InvalidInput(
+                    field or "params",
+                    "; ".join([message, *exc.errors[1:]]) if message else str(exc),
+                ) from exc
+            status = "awaiting_approval" if view.approval_required else "queued"
+            row = ToolExecution(
+                org_id=org_id,
+                server_id=server_id,
+                tool=tool,
+                risk=view.risk,
+                params=params,
+                requested_by_type=requester.actor.type,
+                requested_by_id=requester.actor.id,
+                requested_by_label=requester.actor.label,
+                area=requester.area.value,
+                incident_id=requester.incident_id,
+                status=status,
+                deadline_ms=int(view.spec.get("timeout_s", 60)) * 1000,
+            )
+            session.add(row)
+            await session.flush()
+            if view.approval_required:
+                session.add(
+                    Approval(
+                        org_id=org_id,
+                        execution_id=row.id,
+                        expires_at=datetime.now(UTC) + approval_timeout(requester.area),
+                    )
+                )
+            await audit.record(
+                session,
+                requester.actor,
+                "tool.requested",
+                org_id=org_id,
+                target_type="tool_execution",
+                target_id=row.id,
+                details={
+                    "server_id": str(server_id),
+                    "tool": tool,
+                    "area": requester.area.value,
+                    "approval_required": view.approval_required,
+                },
+            )
+            execution_id = row.id
+        if status == "queued":
+            if wait:
+                await self.run(org_id, execution_id)
+            else:
+                self._background(org_id, execution_id)
+        return await self.get(org_id, execution_id)
+
+    async def run(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+        await self.hub.execute(org_id, execution_id)
+        async with self.db.tenant_session(org_id) as session:
+            row = await session.get(ToolExecution, execution_id)
+            if row is not None and row.error_kind in PLATFORM_FAILURES:
+                await raise_action_item(
+                    session,
+                    org_id,
+                    row.tool,
+                    row.error_kind,
+                    f"The {row.tool} tool failed ({row.error_kind})",
+                    row.error or "",
+                )
+
+    async def get(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> ToolExecution:
+        async with self.db.tenant_session(org_id) as session:
+            row = await session.get(ToolExecution, execution_id)
+            if row is None:
+                raise NotFound("tool execution")
+            return row
+
+    async def wait_for(
+        self, org_id: uuid.UUID, execution_id: uuid.UUID, seconds: float
+    ) -> ToolExecution:
+        """Poll until the execution is final or ``seconds`` pass (the AI agent waits this way)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            row = await self.get(org_id, execution_id)
+            if row.status in FINAL or asyncio.get_running_loop().time() >= deadline:
+                return row
+            await asyncio.sleep(0.2)
+
+    async def decide(
+        self, principal: Principal, approval_id: uuid.UUID, approve: bool, reason: str = ""
+    ) -> Approval:
+        if not principal.role.at_least(Role.ADMIN):
+            raise Forbidden("only owners and admins decide approvals")
+        async with self.db.tenant_session(principal.org_id) as session:
+            approval = await session.get(Approval, approval_id, with_for_update=True)
+            if approval is None:
+                raise NotFound("approval")
+            if approval.state == "pending" and approval.expires_at <= datetime.now(UTC):
+                await _expire(session, approval)
+            if approval.state != "pending":
+                raise Conflict(f"this approval is already {approval.state}")
+            execution = await session.get(
+                ToolExecution, approval.execution_id, with_for_update=True
+            )
+            assert execution is not None
+            approval.state = "approved" if approve else "denied"
+            approval.decided_by = principal.label
+            approval.decided_at = datetime.now(UTC)
+            approval.reason = reason[:2000] or None
+            execution.status = "queued" if approve else "denied"
+            if not approve:
+                execution.error = f"denied by {principal.label}" + (f": {reason}" if reason else "")
+                execution.error_kind = "denied"
+                execution.finished_at = datetime.now(UTC)
+            await audit.record(
+                session,
+                principal.actor,
+                "tool.approved" if approve else "tool.denied",
+                org_id=principal.org_id,
+                target_type="tool_execution",
+                target_id=execution.id,
+                details={
+                    "tool": execution.tool,
+                    "server_id": str(execution.server_id),
+                    "reason": reason[:500],
+                },
+            )
+        if approve:
+            self._background(principal.org_id, approval.execution_id)
+        return approval
+
+
+async def _expire(session: AsyncSession, approval: Approval) -> None:
+    approval.state = "expired"
+    execution = await session.get(ToolExecution, approval.execution_id)
+    if execution is not None and execution.status == "awaiting_approval":
+        execution.status = "expired"
+        execution.error = "nobody approved the request in time"
+        execution.error_kind = "expired"
+        execution.finished_at = datetime.now(UTC)
+
+
+_EXPIRE_DUE = text(
+    """
+WITH expired AS (
+    UPDATE approvals SET state = 'expired'
+    WHERE state = 'pending' AND expires_at <= now()
+    RETURNING execution_id
+)
+UPDATE tool_executions SET status = 'expired', error = 'nobody approved the request in time',
+       error_kind = 'expired', finished_at = now()
+WHERE id IN (SELECT execution_id FROM expired) AND status = 'awaiting_approval'
+RETURNING id
+"""
+)
+
+
+async def expire_due(session: AsyncSession) -> int:
+    """Expire every approval past its time (system session: a periodic sweep)."""
+    return len((await session.execute(_EXPIRE_DUE)).all())
+
+
+async def list_approvals(
+    session: AsyncSession, *, state: str | None = "pending", limit: int = 100
+) -> Sequence[tuple[Approval, ToolExecution]]:
+    query = (
+        select(Approval, ToolExecution)
+        .join(ToolExecution, ToolExecution.id == Approval.execution_id)
+        .order_by(Approval.created_at.desc())
+        .limit(limit)
+    )
+    if state:
+        query = query.where(Approval.state == state)
+    return [(a, e) for a, e in (await session.execute(query)).all()]
+
+
+async def list_executions(
+    session: AsyncSession,
+    *,
+    limit: int = 50,
+    cursor: Cursor | None = None,
+    server_id: uuid.UUID | None = None,
+    tool: str | None = None,
+    status: str | None = None,
+) -> Sequence[ToolExecution]:
+    query = (
+        select(ToolExecution)
+        .order_by(ToolExecution.created_at.desc(), ToolExecution.id.desc())
+        .limit(limit)
+    )
+    if cursor is not None:
+        query = query.where(
+            tuple_(ToolExecution.created_at, ToolExecution.id) < (cursor.at, cursor.id)
+        )
+    if server_id is not None:
+        query = query.where(ToolExecution.server_id == server_id)
+    if tool:
+        query = query.where(ToolExecution.tool == tool)
+    if status:
+        query = query.where(ToolExecution.status == status)
+    return (await session.scalars(query)).all()
+
+
+async def approval_for(session: AsyncSession, execution_id: uuid.UUID) -> Approval | None:
+    return await session.scalar(select(Approval).where(Approval.execution_id == execution_id))
