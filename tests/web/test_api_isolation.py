@@ -7,8 +7,8 @@ parameter has no entry in ``_other_org_ids`` fails the test and says so.
 from __future__ import annotations
 
 import re
-from typing import Any
 import uuid
+from typing import Any
 
 import httpx
 import pytest
