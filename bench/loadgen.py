@@ -63,26 +63,37 @@ async def _connection(
     return done, errors
 
 
+def _request(host: str, path: str, headers: dict[str, str], method: str, body: bytes) -> bytes:
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode() + body
+
+
 async def run(
     host: str,
     port: int,
-    path: str,
+    path: str | list[str],
     headers: dict[str, str],
     *,
     connections: int,
     seconds: float,
     max_requests: int = 10_000_000,
+    method: str = "GET",
+    body: bytes = b"",
 ) -> Result:
-    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode()
+    """Drive ``connections`` keep-alive connections; with several paths, connection i uses
+    path i modulo their number."""
+    paths = [path] if isinstance(path, str) else path
+    requests = [_request(host, p, headers, method, body) for p in paths]
     latencies: list[float] = []
     started = time.perf_counter()
     stop_at = started + seconds
     per_connection = max(1, max_requests // connections)
     counts = await asyncio.gather(
         *(
-            _connection(host, port, request, stop_at, per_connection, latencies)
-            for _ in range(connections)
+            _connection(host, port, requests[i % len(requests)], stop_at, per_connection, latencies)
+            for i in range(connections)
         )
     )
     elapsed = time.perf_counter() - started

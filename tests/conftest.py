@@ -156,9 +156,16 @@ def bearer(key: str) -> dict[str, str]:
 class LiveServer:
     """The real app under uvicorn on a loopback port, in its own thread and event loop."""
 
-    def __init__(self, settings: Settings, urls: DatabaseUrls, port: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        urls: DatabaseUrls,
+        port: int = 0,
+        tls: tuple[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.port = port
+        self.tls = tls
         self.loop: asyncio.AbstractEventLoop | None = None
         self.urls = urls
         self.url = ""
@@ -176,7 +183,13 @@ class LiveServer:
         await self.state.start()
         app = create_app(self.state)
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            ssl_certfile=self.tls[0] if self.tls else None,
+            ssl_keyfile=self.tls[1] if self.tls else None,
         )
         self._server = uvicorn.Server(config)
         task = asyncio.create_task(self._server.serve())
@@ -184,7 +197,7 @@ class LiveServer:
             await asyncio.sleep(0.02)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
         self._started.set()
         await task
         await self.state.stop()

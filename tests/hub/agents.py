@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -54,9 +55,13 @@ class RunningAgent:
         return self.log.read_text() if self.log and self.log.exists() else ""
 
 
+def _verify(ca_file: str | None) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+
+
 def enrol(base: str, key: str, *, ca_file: str | None = None) -> RunningAgent:
     token = httpx.post(
-        f"{base}/api/v1/servers/enrollment-tokens", headers=bearer(key), verify=ca_file or True
+        f"{base}/api/v1/servers/enrollment-tokens", headers=bearer(key), verify=_verify(ca_file)
     )
     assert token.status_code == 201, token.text
     state_dir = Path(tempfile.mkdtemp(prefix="vxa", dir="/tmp"))
@@ -75,7 +80,7 @@ def enrol(base: str, key: str, *, ca_file: str | None = None) -> RunningAgent:
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     servers = httpx.get(
-        f"{base}/api/v1/servers", headers=bearer(key), verify=ca_file or True
+        f"{base}/api/v1/servers", headers=bearer(key), verify=_verify(ca_file)
     ).json()
     newest = max(servers["items"], key=lambda s: s["created_at"])
     return RunningAgent(newest["id"], state_dir)

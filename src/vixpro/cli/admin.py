@@ -18,6 +18,8 @@ from vixpro.cli.runtime import database
 from vixpro.db.migrate import upgrade
 from vixpro.db.sessions import Database
 from vixpro.settings import Settings
+from vixpro.tools import servers
+from vixpro.web.urls import install_command
 
 admin = typer.Typer(help="Administer organisations, keys and staff.", no_args_is_help=True)
 T = TypeVar("T")
@@ -97,6 +99,26 @@ def create_api_key(
 
     issued = _run(work)
     typer.echo(issued.secret)
+
+
+@admin.command("enrollment-token")
+def enrollment_token(
+    org: Annotated[str, typer.Option(help="organisation name")],
+    url: Annotated[str | None, typer.Option(help="the URL servers reach VixPro at")] = None,
+) -> None:
+    """A one-time host-agent enrolment token (valid for an hour) and the install command."""
+
+    async def work(db: Database) -> servers.IssuedToken:
+        async with db.system_session("cli: find organisation") as session:
+            org_id = (await orgs.find_by_name(session, org)).id
+        async with db.tenant_session(org_id) as session:
+            return await servers.create_enrollment_token(session, CLI, org_id, None)
+
+    issued = _run(work)
+    base = url or Settings().base_url
+    typer.echo(f"token: {issued.token}")
+    typer.echo(f"expires_at: {issued.expires_at.isoformat()}")
+    typer.echo(f"command: {install_command(base, issued.token)}")
 
 
 @admin.command("set-plan")

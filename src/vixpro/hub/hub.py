@@ -259,6 +259,9 @@ class Hub:
 
     async def _run_here(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
         async with self.db.tenant_session(org_id) as session:
+            # "running" is a progress mark, not a record: it need not wait for the WAL flush
+            # (the request and the result are each committed durably).
+            await session.execute(text("SET LOCAL synchronous_commit = off"))
             row = await session.get(ToolExecution, execution_id, with_for_update=True)
             if row is None or row.status != "queued":
                 return

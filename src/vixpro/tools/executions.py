@@ -66,6 +66,7 @@ class Runner:
         params: dict[str, Any],
         *,
         wait: bool = True,
+        deadline_ms: int | None = None,
     ) -> ToolExecution:
         """Ask for a tool run. Without approval it runs now (``wait``: until it has finished);
         with approval required it waits, as ``awaiting_approval``, for an owner or admin."""
@@ -95,7 +96,7 @@ class Runner:
                 area=requester.area.value,
                 incident_id=requester.incident_id,
                 status=status,
-                deadline_ms=int(view.spec.get("timeout_s", 60)) * 1000,
+                deadline_ms=_deadline(view.spec, deadline_ms),
             )
             session.add(row)
             await session.flush()
@@ -171,38 +172,58 @@ class Runner:
             if approval is None:
                 raise NotFound("approval")
             if approval.state == "pending" and approval.expires_at <= datetime.now(UTC):
-                await _expire(session, approval)
-            if approval.state != "pending":
-                raise Conflict(f"this approval is already {approval.state}")
-            execution = await session.get(
-                ToolExecution, approval.execution_id, with_for_update=True
-            )
-            assert execution is not None
-            approval.state = "approved" if approve else "denied"
-            approval.decided_by = principal.label
-            approval.decided_at = datetime.now(UTC)
-            approval.reason = reason[:2000] or None
-            execution.status = "queued" if approve else "denied"
-            if not approve:
-                execution.error = f"denied by {principal.label}" + (f": {reason}" if reason else "")
-                execution.error_kind = "denied"
-                execution.finished_at = datetime.now(UTC)
-            await audit.record(
-                session,
-                principal.actor,
-                "tool.approved" if approve else "tool.denied",
-                org_id=principal.org_id,
-                target_type="tool_execution",
-                target_id=execution.id,
-                details={
-                    "tool": execution.tool,
-                    "server_id": str(execution.server_id),
-                    "reason": reason[:500],
-                },
-            )
+                await _expire(session, approval)  # kept: the refusal below happens after commit
+            refused = approval.state if approval.state != "pending" else None
+            if refused is None:
+                await self._apply_decision(session, principal, approval, approve, reason)
+        if refused is not None:
+            raise Conflict(f"this approval is already {refused}")
         if approve:
             self._background(principal.org_id, approval.execution_id)
         return approval
+
+    async def _apply_decision(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        approval: Approval,
+        approve: bool,
+        reason: str,
+    ) -> None:
+        execution = await session.get(ToolExecution, approval.execution_id, with_for_update=True)
+        assert execution is not None
+        approval.state = "approved" if approve else "denied"
+        approval.decided_by = principal.label
+        approval.decided_at = datetime.now(UTC)
+        approval.reason = reason[:2000] or None
+        execution.status = "queued" if approve else "denied"
+        if not approve:
+            execution.error = f"denied by {principal.label}" + (f": {reason}" if reason else "")
+            execution.error_kind = "denied"
+            execution.finished_at = datetime.now(UTC)
+        await audit.record(
+            session,
+            principal.actor,
+            "tool.approved" if approve else "tool.denied",
+            org_id=principal.org_id,
+            target_type="tool_execution",
+            target_id=execution.id,
+            details={
+                "tool": execution.tool,
+                "server_id": str(execution.server_id),
+                "reason": reason[:500],
+            },
+        )
+
+
+def _deadline(spec: dict[str, Any], asked_ms: int | None) -> int:
+    """The tool's own timeout, or a shorter deadline the caller asked for."""
+    limit = int(spec.get("timeout_s", m.MAX_TIMEOUT_S)) * 1000
+    if asked_ms is None:
+        return limit
+    if asked_ms < 100:
+        raise InvalidInput("deadline_ms", "must be at least 100")
+    return min(asked_ms, limit)
 
 
 async def _expire(session: AsyncSession, approval: Approval) -> None:

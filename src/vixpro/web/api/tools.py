@@ -39,6 +39,9 @@ class ToolPatch(Strict):
 class RunIn(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     wait: bool = Field(default=True, description="answer when the tool has finished")
+    deadline_ms: int | None = Field(
+        default=None, ge=100, le=60_000, description="shorter than the tool's own timeout"
+    )
 
 
 class ApprovalOut(BaseModel):
@@ -185,6 +188,7 @@ async def run_tool(
         tool,
         body.params,
         wait=body.wait,
+        deadline_ms=body.deadline_ms,
     )
     if row.status not in executions.FINAL:
         response.status_code = status.HTTP_202_ACCEPTED

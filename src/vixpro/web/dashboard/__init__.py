@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vixpro.web.dashboard import audit, invite, keys, login, plan, staff, team
+from vixpro.web.dashboard import (
+    approvals,
+    audit,
+    executions,
+    invite,
+    keys,
+    login,
+    plan,
+    servers,
+    staff,
+    team,
+    tools,
+)
+
+PAGES = (login, plan, servers, tools, approvals, executions, team, keys, audit, invite, staff)
 
 router = APIRouter(include_in_schema=False)
-for module in (login, plan, team, keys, audit, invite, staff):
+for module in PAGES:
     router.include_router(module.router)

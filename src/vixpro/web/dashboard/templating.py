@@ -33,6 +33,47 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
 
 
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def size(value: Any) -> str:
+    """A byte count as people read it (binary units: a 16 GiB machine shows 16.0 GiB)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    amount = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(amount) < 1024 or unit == "TiB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.1f} PiB"  # pragma: no cover - the loop always returns
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    return f"{ms / 1000:.1f} s"
+
+
+def relative(value: datetime | None, now: datetime | None = None) -> str:
+    """How far ``value`` is from now: "in 9 min", "3 min ago"."""
+    if value is None:
+        return "never"
+    seconds = int((value - (now or datetime.now(UTC))).total_seconds())
+    ahead, seconds = seconds > 0, abs(seconds)
+    if seconds < 60:
+        text = f"{seconds} s"
+    elif seconds < 3600:
+        text = f"{seconds // 60} min"
+    elif seconds < 86400:
+        text = f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    else:
+        text = f"{seconds // 86400} d"
+    return f"in {text}" if ahead else f"{text} ago"
+
+
 def layout_context(request: Request) -> dict[str, Any]:
     """The signed-in user (if any) for the header; also present on error pages."""
     viewer: SignedIn | None = getattr(request.state, "signed_in", None)
@@ -54,6 +95,10 @@ def make_templates(state: AppState) -> Jinja2Templates:
     env.filters["when"] = when
     env.filters["number"] = number
     env.filters["compact_json"] = compact_json
+    env.filters["pretty_json"] = pretty_json
+    env.filters["size"] = size
+    env.filters["duration"] = duration
+    env.filters["relative"] = relative
     env.trim_blocks = True
     env.lstrip_blocks = True
     return templates
