@@ -328,3 +328,64 @@ async def test_enrolment_beyond_the_server_limit_is_refused(live_server, factory
         json={"token": "x" * 43, "public_key": public, "facts": {}},
     )
     assert again.status_code == 404
+
+
+def test_unavailable_tool_raises_one_action_item(live_server, admin_key, agent, db_urls) -> None:
+    import psycopg
+
+    from vixpro.db.urls import libpq_url
+
+    for _ in range(2):
+        r = run_tool(live_server.url, admin_key, agent.server_id, "docker_containers")
+        body = r.json()
+        assert body["status"] == "failed" and body["error_kind"] == m.ERR_UNAVAILABLE, body
+        assert "docker" in body["error"].lower()
+    with psycopg.connect(libpq_url(db_urls.owner)) as conn:
+        rows = conn.execute(
+            "SELECT a.status, a.occurrences FROM action_items a JOIN servers s ON s.org_id = a.org_id "
+            "WHERE s.id = %s AND a.tool = 'docker_containers' AND a.error_kind = 'unavailable'",
+            (agent.server_id,),
+        ).fetchall()
+    assert rows == [("pending", 2)]
+
+
+def test_new_manifest_is_pushed_live_without_dropping_calls(live_server, admin_key, agent) -> None:
+    import threading
+
+    from vixpro.db.models import Manifest
+
+    state = live_server.state
+    assert state.signer is not None and state.manifest is not None
+    results: list[httpx.Response] = []
+    calls = [
+        threading.Thread(
+            target=lambda: results.append(
+                run_tool(live_server.url, admin_key, agent.server_id, "top_processes_cpu")
+            )
+        )
+        for _ in range(4)
+    ]
+    for call in calls:
+        call.start()
+
+    async def publish() -> int:
+        assert state.signer is not None and state.manifest is not None
+        version = state.manifest.version + 1
+        body = {**state.manifest.body, "version": version}
+        async with state.db.system_session("test: new manifest") as session:
+            session.add(
+                Manifest(version=version, body=body, signature=state.signer.sign(body)["signature"])
+            )
+        await state.hub.broadcast_manifest()
+        return version
+
+    version = live_server.call(publish())
+    for call in calls:
+        call.join(60)
+    assert [r.json()["status"] for r in results] == ["succeeded"] * 4
+    stored = agent.state_dir / "manifest.json"
+    wait_for(lambda: json.loads(stored.read_text())["body"]["version"] == version)
+    assert (
+        run_tool(live_server.url, admin_key, agent.server_id, "load_uptime").json()["status"]
+        == "succeeded"
+    )
