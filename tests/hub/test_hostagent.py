@@ -370,7 +370,7 @@ def test_new_manifest_is_pushed_live_without_dropping_calls(live_server, admin_k
 
     async def publish() -> int:
         assert state.signer is not None and state.manifest is not None
-        version = state.manifest.version + 1
+        version = int(state.manifest.version) + 1
         body = {**state.manifest.body, "version": version}
         async with state.db.system_session("test: new manifest") as session:
             session.add(

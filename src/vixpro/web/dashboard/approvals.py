@@ -14,7 +14,7 @@ from markupsafe import escape
 from vixpro.accounts.errors import InvalidInput
 from vixpro.tools import executions
 from vixpro.web.dashboard.pages import FORM_ERRORS, Flash, error_message, redirect, render
-from vixpro.web.dashboard.servers import server_names
+from vixpro.web.dashboard.servers import APPROVALS_CHANGED, server_names
 from vixpro.web.dashboard.session import Member, MemberDep, WriterDep
 from vixpro.web.deps import StateDep
 from vixpro.web.state import AppState
@@ -38,9 +38,16 @@ async def _context(state: AppState, member: Member) -> dict[str, Any]:
     }
 
 
+def _page(request: Request, context: dict[str, Any], **kwargs: Any) -> Response:
+    response = render(request, "approvals.html", context, **kwargs)
+    # After a decision only #main is swapped: tell the navigation's badge to recount.
+    response.headers["HX-Trigger"] = APPROVALS_CHANGED
+    return response
+
+
 @router.get("")
 async def approvals_page(request: Request, state: StateDep, member: MemberDep) -> Response:
-    return render(request, "approvals.html", await _context(state, member))
+    return _page(request, await _context(state, member))
 
 
 @router.get("/pending-count")
@@ -77,7 +84,7 @@ async def decide(
     except FORM_ERRORS as exc:
         status, message = error_message(exc)
         context = await _context(state, member)
-        return render(request, "approvals.html", context, status=status, error=message)
+        return _page(request, context, status=status, error=message)
     if approve:
         text = f"Approved {execution.tool} on {name}; it is running now."
     else:

@@ -24,7 +24,6 @@ Widget = Literal["text", "number", "checkbox", "select", "lines", "json"]
 class FormField:
     name: str
     widget: Widget
-    type: str
     required: bool
     description: str
     value: str  # what the input shows: the submitted text, else the schema's default
@@ -90,7 +89,6 @@ def form_fields(
             FormField(
                 name=name,
                 widget=widget,
-                type=str(sub.get("type", "string")),
                 required=name in required,
                 description=str(sub.get("description", sub.get("title", ""))),
                 value=value,

@@ -25,6 +25,8 @@ from vixpro.web.urls import install_command, public_base
 
 router = APIRouter(prefix="/servers")
 ROOTS_FIELD_MAX = 20
+# An htmx event: the pending-approvals badge in the navigation refreshes itself on it.
+APPROVALS_CHANGED = "approvals-changed"
 
 
 async def server_names(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -269,4 +271,7 @@ async def run_tool(
         context["result_approval"] = await executions.approval_for(session, row.id)
     context["result"] = row
     status = 200 if row.status in executions.FINAL else 202
-    return render(request, "server.html", context, status=status)
+    response = render(request, "server.html", context, status=status)
+    if row.status == "awaiting_approval":
+        response.headers["HX-Trigger"] = APPROVALS_CHANGED  # the navigation's count badge
+    return response

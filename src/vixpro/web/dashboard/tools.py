@@ -61,4 +61,4 @@ async def set_permissions(
     words = "enabled" if view.enabled else "disabled"
     if view.enabled:
         words += ", approval required" if view.approval_required else ", runs without approval"
-    return redirect(request, "/tools", member.signed_in, Flash(f"{view.name}: {words}."))
+    return redirect(request, "/tools", member.signed_in, Flash(f"Saved {view.name}: {words}."))
