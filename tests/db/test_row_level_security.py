@@ -73,7 +73,6 @@ async def _seed(state: AppState, factory: Factory, org: OrgInfo) -> None:
             ip=None,
         )
     server_id = uuid.UUID(answer["server_id"])
-    await state.hub.presence.tampered(server_id, "seeded")
     async with db.tenant_session(org.org_id) as session:
         await catalogue.set_permissions(
             session,
@@ -92,6 +91,7 @@ async def _seed(state: AppState, factory: Factory, org: OrgInfo) -> None:
         "restart_service",
         {"unit": "nginx.service"},
     )
+    await state.hub.presence.tampered(server_id, "seeded")
 
 
 async def _owner_principal(db: Database, org: OrgInfo) -> Principal:

@@ -33,7 +33,11 @@ def agent_wheel() -> tuple[str, bytes]:
     files: list[tuple[str, bytes]] = []
     root = Path(vixpro_agent.__file__).parent
     for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".typed"):
+        if (
+            path.is_file()
+            and "__pycache__" not in path.parts
+            and path.suffix in (".py", ".typed", ".template", ".service")
+        ):
             files.append((f"vixpro_agent/{path.relative_to(root).as_posix()}", path.read_bytes()))
     lines = [
         "Metadata-Version: 2.1",

@@ -71,10 +71,17 @@ class Runner:
         """Ask for a tool run. Without approval it runs now (``wait``: until it has finished);
         with approval required it waits, as ``awaiting_approval``, for an owner or admin."""
         async with self.db.tenant_session(org_id) as session:
-            await get_server(session, server_id)
+            server = await get_server(session, server_id)
             view = await tool_view(session, manifest, tool)
             if not view.enabled:
                 raise Forbidden(f"the {tool} tool is disabled for this organisation")
+            if server.status == "tampered" and view.risk == "mutate":
+                # The host agent refuses too; the platform does not even ask until an admin
+                # has looked and re-issued the signed config.
+                raise Forbidden(
+                    f"{server.name} is marked tampered: mutating tools are refused until an "
+                    "admin re-issues its signed config"
+                )
             try:
                 params = validate(params, view.spec["parameters"], "params")
             except ValidationError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
@@ -26,7 +26,8 @@ from vixpro.web.urls import public_base
 
 router = APIRouter(prefix="/api/v1/hostagent", tags=["host agent"])
 HELLO_TIMEOUT = 10.0
-INSTALL_TEMPLATE = Path(__file__).parent / "templates" / "hostagent" / "install.sh"
+# Shipped inside the host-agent package, so the script always matches the agent it installs.
+INSTALL_TEMPLATE = resources.files("vixpro_agent") / "packaging" / "install.sh.template"
 
 
 class EnrollIn(Strict):
@@ -61,11 +62,13 @@ async def enroll(body: EnrollIn, request: Request, state: StateDep) -> EnrollOut
 
 @router.get("/install.sh", response_class=PlainTextResponse, summary="The install script")
 async def install_script(
-    request: Request, state: StateDep, token: str = Query(min_length=10, max_length=200)
+    request: Request,
+    state: StateDep,
+    token: str = Query(min_length=10, max_length=200, pattern=r"^[A-Za-z0-9_-]+$"),
 ) -> PlainTextResponse:
     script = INSTALL_TEMPLATE.read_text()
     script = script.replace("{{PLATFORM_URL}}", public_base(state, request))
-    script = script.replace("{{TOKEN}}", token)
+    script = script.replace("{{TOKEN}}", token).replace("{{CA_PEM}}", "")
     return PlainTextResponse(script, media_type="text/x-shellscript")
 
 

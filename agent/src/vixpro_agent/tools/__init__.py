@@ -1,0 +1,1 @@
+"""The built-in tools a host agent can run, one module per group; see ``registry``."""

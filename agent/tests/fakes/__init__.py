@@ -1,0 +1,1 @@
+"""Servers that speak the platform's real protocols, for the host agent's tests."""
