@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from vixpro_agent.protocol import messages as m
 
 from vixpro.db.models import Manifest, Server, ToolExecution
@@ -34,9 +34,35 @@ MAX_OUTPUT_BYTES = 256 * 1024  # the host agent caps at 64 KiB; this guards the 
 GRACE_SECONDS = 2.0  # beyond the tool's deadline, for the answer to travel back
 SEEN_FLUSH_SECONDS = 10.0
 STALE_SECONDS = 45.0  # a connection not heard from for this long is not relied on
+RUNNING_MARK_SECONDS = 1.0
 
 Send = Callable[[str], Awaitable[None]]
 Receive = Callable[[], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A queued tool execution, as the hub needs it."""
+
+    org_id: uuid.UUID
+    execution_id: uuid.UUID
+    server_id: uuid.UUID
+    tool: str
+    params: dict[str, Any]
+    deadline_ms: int
+
+    @classmethod
+    def of(cls, row: ToolExecution) -> Call:
+        return cls(row.org_id, row.id, row.server_id, row.tool, row.params, row.deadline_ms)
+
+    def message(self) -> dict[str, Any]:
+        return m.message(
+            m.TOOL_CALL,
+            id=str(self.execution_id),
+            tool=self.tool,
+            params=self.params,
+            deadline_ms=self.deadline_ms,
+        )
 
 
 @dataclass
@@ -210,116 +236,104 @@ class Hub:
 
     # -- tool calls ----------------------------------------------------------------------------
 
-    async def execute(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+    async def execute(self, call: Call) -> None:
         """Run a queued execution on its host agent and store the result in its row."""
-        async with self.db.tenant_session(org_id) as session:
-            row = await session.get(ToolExecution, execution_id)
-            if row is None or row.status != "queued":
-                return
-            server = await session.get(Server, row.server_id)
-            server_id, deadline_ms = row.server_id, row.deadline_ms
+        if call.server_id in self.sessions:
+            await self._run_here(call)
+            return
+        async with self.db.tenant_session(call.org_id) as session:
+            server = await session.get(Server, call.server_id)
             replica = server.replica if server else None
             fresh = bool(
                 server
                 and server.last_seen_at
                 and (datetime.now(UTC) - server.last_seen_at).total_seconds() < STALE_SECONDS
             )
-        if server_id in self.sessions:
-            await self._run_here(org_id, execution_id)
-            return
         if replica is None or not fresh:
-            await self._store(
-                org_id, execution_id, _error(m.ERR_OFFLINE, "the host agent is offline")
-            )
+            await self._store(call, _error(m.ERR_OFFLINE, "the host agent is offline"), None)
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._remote[str(execution_id)] = done
+        self._remote[str(call.execution_id)] = done
         try:
             await self._notify(
                 {
                     "k": "dispatch",
-                    "e": str(execution_id),
-                    "o": str(org_id),
-                    "s": str(server_id),
+                    "e": str(call.execution_id),
+                    "o": str(call.org_id),
                     "r": replica,
                     "from": self.replica,
                 }
             )
-            await asyncio.wait_for(done, deadline_ms / 1000 + GRACE_SECONDS * 2)
+            await asyncio.wait_for(done, call.deadline_ms / 1000 + GRACE_SECONDS * 2)
         except TimeoutError:
-            await self._store(
-                org_id,
-                execution_id,
-                _error(
-                    m.ERR_OFFLINE, "the replica holding the host agent's connection did not answer"
-                ),
-            )
+            detail = "the replica holding the host agent's connection did not answer"
+            await self._store(call, _error(m.ERR_OFFLINE, detail), None)
         finally:
-            self._remote.pop(str(execution_id), None)
+            self._remote.pop(str(call.execution_id), None)
 
-    async def _run_here(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
-        async with self.db.tenant_session(org_id) as session:
-            # "running" is a progress mark, not a record: it need not wait for the WAL flush
-            # (the request and the result are each committed durably).
-            await session.execute(text("SET LOCAL synchronous_commit = off"))
-            row = await session.get(ToolExecution, execution_id, with_for_update=True)
-            if row is None or row.status != "queued":
-                return
-            row.status = "running"
-            row.started_at = datetime.now(UTC)
-            call = m.message(
-                m.TOOL_CALL,
-                id=str(row.id),
-                tool=row.tool,
-                params=row.params,
-                deadline_ms=row.deadline_ms,
-            )
-            server_id, deadline_ms = row.server_id, row.deadline_ms
-        session_ = self.sessions.get(server_id)
+    async def _run_here(self, call: Call) -> None:
+        session_ = self.sessions.get(call.server_id)
         if session_ is None or session_.closed:
-            await self._store(
-                org_id, execution_id, _error(m.ERR_OFFLINE, "the host agent is offline")
-            )
+            await self._store(call, _error(m.ERR_OFFLINE, "the host agent is offline"), None)
             return
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        session_.pending[str(execution_id)] = future
+        session_.pending[str(call.execution_id)] = future
+        started_at = datetime.now(UTC)
         started = time.monotonic()
+        # Most calls finish in milliseconds; only a slow one is worth a "running" mark.
+        marker = asyncio.get_running_loop().call_later(
+            RUNNING_MARK_SECONDS, lambda: self._spawn(self._mark_running(call, started_at))
+        )
         try:
-            await session_.send(call)
-            result = await asyncio.wait_for(future, deadline_ms / 1000 + GRACE_SECONDS)
+            await session_.send(call.message())
+            result = await asyncio.wait_for(future, call.deadline_ms / 1000 + GRACE_SECONDS)
         except TimeoutError:
             result = _error(m.ERR_TIMEOUT, "the host agent did not answer before the deadline")
         except Exception:  # the socket died while sending
             result = _error(m.ERR_DISCONNECTED, "the connection to the host agent dropped")
         finally:
-            session_.pending.pop(str(execution_id), None)
+            marker.cancel()
+            session_.pending.pop(str(call.execution_id), None)
         if result.get("duration_ms") is None:
             result["duration_ms"] = int((time.monotonic() - started) * 1000)
-        await self._store(org_id, execution_id, result)
+        await self._store(call, result, started_at)
 
-    async def _store(
-        self, org_id: uuid.UUID, execution_id: uuid.UUID, result: dict[str, Any]
-    ) -> None:
+    async def _mark_running(self, call: Call, started_at: datetime) -> None:
+        async with self.db.tenant_session(call.org_id) as session:
+            # A progress mark, not a record: it need not wait for the WAL flush.
+            await session.execute(text("SET LOCAL synchronous_commit = off"))
+            await session.execute(
+                update(ToolExecution)
+                .where(ToolExecution.id == call.execution_id, ToolExecution.status == "queued")
+                .values(status="running", started_at=started_at)
+            )
+
+    async def _store(self, call: Call, result: dict[str, Any], started_at: datetime | None) -> None:
         output = result.get("output")
         truncated = bool(result.get("truncated"))
         if len(json.dumps(output)) > MAX_OUTPUT_BYTES:
             output, truncated = {"note": "output over the platform's limit was dropped"}, True
-        async with self.db.tenant_session(org_id) as session:
-            row = await session.get(ToolExecution, execution_id, with_for_update=True)
-            if row is None or row.status not in ("queued", "running"):
-                return
-            row.status = "succeeded" if result.get("ok") else "failed"
-            row.output = output
-            row.truncated = truncated
-            row.error = None if result.get("ok") else str(result.get("error") or "failed")[:4000]
-            row.error_kind = (
-                None if result.get("ok") else str(result.get("error_kind") or m.ERR_FAILED)
+        ok = bool(result.get("ok"))
+        duration = result.get("duration_ms")
+        now = datetime.now(UTC)
+        async with self.db.tenant_session(call.org_id) as session:
+            await session.execute(
+                update(ToolExecution)
+                .where(
+                    ToolExecution.id == call.execution_id,
+                    ToolExecution.status.in_(("queued", "running")),
+                )
+                .values(
+                    status="succeeded" if ok else "failed",
+                    output=output,
+                    truncated=truncated,
+                    error=None if ok else str(result.get("error") or "failed")[:4000],
+                    error_kind=None if ok else str(result.get("error_kind") or m.ERR_FAILED),
+                    duration_ms=int(duration) if isinstance(duration, int | float) else None,
+                    started_at=func.coalesce(ToolExecution.started_at, started_at or now),
+                    finished_at=now,
+                )
             )
-            duration = result.get("duration_ms")
-            row.duration_ms = int(duration) if isinstance(duration, int | float) else None
-            row.finished_at = datetime.now(UTC)
-            if row.started_at is None:
-                row.started_at = row.finished_at
 
     # -- routing between replicas --------------------------------------------------------------
 
@@ -364,7 +378,11 @@ class Hub:
                     await session.close()
 
     async def _dispatched(self, org_id: uuid.UUID, execution_id: uuid.UUID, origin: str) -> None:
-        await self._run_here(org_id, execution_id)
+        async with self.db.tenant_session(org_id) as session:
+            row = await session.get(ToolExecution, execution_id)
+            call = Call.of(row) if row is not None and row.status == "queued" else None
+        if call is not None:
+            await self._run_here(call)
         await self._notify({"k": "done", "e": str(execution_id), "r": origin})
 
 

@@ -27,7 +27,7 @@ from vixpro.core.roles import Role
 from vixpro.db.action_items import raise_action_item
 from vixpro.db.models import Approval, Manifest, ToolExecution
 from vixpro.db.sessions import Database
-from vixpro.hub.hub import Hub
+from vixpro.hub.hub import Call, Hub
 from vixpro.tools.catalogue import tool_view
 from vixpro.tools.servers import get_server
 
@@ -51,10 +51,13 @@ class Runner:
         self.hub = hub
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def _background(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
-        task = asyncio.create_task(self.run(org_id, execution_id))
+    def _background(self, call: Call) -> None:
+        task = asyncio.create_task(self._run_quietly(call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _run_quietly(self, call: Call) -> None:
+        await self.run(call)
 
     async def request(
         self,
@@ -130,26 +133,31 @@ class Runner:
                 },
             )
             execution_id = row.id
+            call = Call.of(row)
         if status == "queued":
             if wait:
-                await self.run(org_id, execution_id)
-            else:
-                self._background(org_id, execution_id)
+                return await self.run(call)
+            self._background(call)
         return await self.get(org_id, execution_id)
 
-    async def run(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> None:
-        await self.hub.execute(org_id, execution_id)
-        async with self.db.tenant_session(org_id) as session:
-            row = await session.get(ToolExecution, execution_id)
-            if row is not None and row.error_kind in PLATFORM_FAILURES:
+    async def run(self, call: Call) -> ToolExecution:
+        """Dispatch a queued call and return its row once the result is stored; a failure that
+        is the platform's problem becomes an action item."""
+        await self.hub.execute(call)
+        async with self.db.tenant_session(call.org_id) as session:
+            row = await session.get(ToolExecution, call.execution_id)
+            if row is None:
+                raise NotFound("tool execution")
+            if row.error_kind in PLATFORM_FAILURES:
                 await raise_action_item(
                     session,
-                    org_id,
+                    call.org_id,
                     row.tool,
                     row.error_kind,
                     f"The {row.tool} tool failed ({row.error_kind})",
                     row.error or "",
                 )
+            return row
 
     async def get(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> ToolExecution:
         async with self.db.tenant_session(org_id) as session:
@@ -182,11 +190,11 @@ class Runner:
                 await _expire(session, approval)  # kept: the refusal below happens after commit
             refused = approval.state if approval.state != "pending" else None
             if refused is None:
-                await self._apply_decision(session, principal, approval, approve, reason)
+                call = await self._apply_decision(session, principal, approval, approve, reason)
         if refused is not None:
             raise Conflict(f"this approval is already {refused}")
         if approve:
-            self._background(principal.org_id, approval.execution_id)
+            self._background(call)
         return approval
 
     async def _apply_decision(
@@ -196,7 +204,7 @@ class Runner:
         approval: Approval,
         approve: bool,
         reason: str,
-    ) -> None:
+    ) -> Call:
         execution = await session.get(ToolExecution, approval.execution_id, with_for_update=True)
         assert execution is not None
         approval.state = "approved" if approve else "denied"
@@ -221,6 +229,7 @@ class Runner:
                 "reason": reason[:500],
             },
         )
+        return Call.of(execution)
 
 
 def _deadline(spec: dict[str, Any], asked_ms: int | None) -> int:

@@ -192,7 +192,9 @@ async def run_tool(
     )
     if row.status not in executions.FINAL:
         response.status_code = status.HTTP_202_ACCEPTED
-    return await _execution(state, principal, row.id)
+    if row.status == "awaiting_approval":
+        return await _execution(state, principal, row.id)  # with its approval
+    return ExecutionOut.of(row)
 
 
 @router.get("/executions", response_model=Page[ExecutionOut], summary="Every tool execution")
