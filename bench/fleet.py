@@ -28,15 +28,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--levels", default="1000,5000,10000")
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--hold", type=float, default=45.0, help="seconds to hold each level")
+    parser.add_argument("--hold", type=float, default=150.0, help="seconds to hold each level")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     print(
         f"{'agents':>7} {'connected':>9} {'RSS MiB':>8} {'CPU % (1 core = 100)':>22} {'connect s':>9}"
     )
     with bench_platform(max(levels)) as platform:
-        web = psutil.Process(platform.process.pid)
         for level in levels:
+            platform.restart_web()
+            web = psutil.Process(platform.process.pid)
             ids = platform.server_ids[:level]
             chunks = [ids[i :: args.clients] for i in range(args.clients)]
             started = time.perf_counter()
@@ -51,7 +52,7 @@ def main() -> None:
                 w.start()
             deadline = time.monotonic() + args.hold
             connected = 0
-            while time.monotonic() < deadline - 15:
+            while time.monotonic() < deadline - 20:
                 connected = connected_count(platform.urls)
                 if connected >= level:
                     break

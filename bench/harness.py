@@ -46,6 +46,41 @@ class BenchPlatform:
     server_ids: list[str]
     process: subprocess.Popen[bytes]
     urls: DatabaseUrls
+    env: dict[str, str]
+
+    def restart_web(self) -> None:
+        """A fresh web process on a new port (to measure each level from a clean start)."""
+        self.process.terminate()
+        self.process.wait(60)
+        port = free_port()
+        self.process = start_web(self.env, port)
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/api/v1/hostagent/ws"
+
+
+def start_web(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "vixpro"),
+            "serve",
+            "--role",
+            "web",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the web process did not become ready")
 
 
 async def _setup(urls: DatabaseUrls) -> tuple[uuid.UUID, str]:
@@ -93,35 +128,16 @@ def bench_platform(servers: int) -> Iterator[BenchPlatform]:
     env.update(VIXPRO_DATA_DIR=str(data))
     os.environ["VIXPRO_DATA_DIR"] = str(data)
     port = free_port()
-    proc: subprocess.Popen[bytes] | None = None
+    platform: BenchPlatform | None = None
     try:
         with database(Settings()) as urls:
             upgrade(urls)
             org_id, key = asyncio.run(_setup(urls))
             private = signing.generate_private_key()
             server_ids = add_servers(urls, org_id, signing.public_pem(private), servers)
-            proc = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "vixpro"),
-                    "serve",
-                    "--role",
-                    "web",
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            proc = start_web(env, port)
             url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            yield BenchPlatform(
+            platform = BenchPlatform(
                 url=url,
                 ws_url=f"ws://127.0.0.1:{port}/api/v1/hostagent/ws",
                 api_key=key,
@@ -130,11 +146,13 @@ def bench_platform(servers: int) -> Iterator[BenchPlatform]:
                 server_ids=server_ids,
                 process=proc,
                 urls=urls,
+                env=env,
             )
+            yield platform
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(30)
+        if platform is not None:
+            platform.process.terminate()
+            platform.process.wait(30)
         shutil.rmtree(data, ignore_errors=True)
 
 

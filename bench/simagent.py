@@ -23,7 +23,9 @@ async def run_agent(
     connected: list[int],
     heartbeat_s: float = m.HEARTBEAT_SECONDS,
 ) -> None:
-    async with websockets.connect(ws_url, max_size=2**22, ping_interval=None) as ws:
+    async with websockets.connect(
+        ws_url, max_size=2**22, ping_interval=None, open_timeout=300
+    ) as ws:
         challenge = json.loads(await ws.recv())
         signature = signing.sign_bytes(
             key, canonical_json(m.hello_payload(challenge["nonce"], server_id))

@@ -12,22 +12,21 @@ from sqlalchemy import text
 from vixpro.db.action_items import raise_action_item
 from vixpro.db.sessions import Database
 
-_ONLINE = text(
-    """
-UPDATE servers SET replica = :replica, last_seen_at = now(), agent_version = :version,
-       manifest_version = :manifest,
+# Connection state is written often (every connect, disconnect and heartbeat flush) and is
+# re-established by the next heartbeat if lost: one autocommit statement each on the system
+# role's psycopg pool, without waiting for the WAL flush.
+_ONLINE = """
+UPDATE servers SET replica = %(replica)s, last_seen_at = now(), agent_version = %(version)s,
+       manifest_version = %(manifest)s,
        status = CASE WHEN status = 'tampered' THEN 'tampered' ELSE 'online' END
-WHERE id = :id
+WHERE id = %(id)s
 """
-)
-_OFFLINE = text(
-    """
+_OFFLINE = """
 UPDATE servers SET replica = NULL, last_seen_at = now(),
        status = CASE WHEN status = 'tampered' THEN 'tampered' ELSE 'offline' END
-WHERE id = :id AND replica = :replica
+WHERE id = %(id)s AND replica = %(replica)s
 """
-)
-_SEEN = text("UPDATE servers SET last_seen_at = now() WHERE id = ANY(:ids)")
+_SEEN = "UPDATE servers SET last_seen_at = now() WHERE id = ANY(%(ids)s)"
 _TAMPERED = text(
     """
 UPDATE servers SET status = 'tampered', tamper_detail = :detail
@@ -66,26 +65,24 @@ class Presence:
         self.replica = replica
 
     async def online(self, server_id: uuid.UUID, hello: dict[str, Any]) -> None:
-        async with self.db.system_session("host agent connected") as session:
-            await session.execute(
-                _ONLINE,
-                {
-                    "replica": self.replica,
-                    "id": server_id,
-                    "version": str(hello.get("agent_version", ""))[:32],
-                    "manifest": int(hello.get("manifest_version") or 0),
-                },
-            )
+        params = {
+            "replica": self.replica,
+            "id": server_id,
+            "version": str(hello.get("agent_version", ""))[:32],
+            "manifest": int(hello.get("manifest_version") or 0),
+        }
+        async with self.db.counter_connection() as conn:  # system role: connection state
+            await conn.execute(_ONLINE, params)
 
     async def offline(self, server_id: uuid.UUID) -> None:
-        async with self.db.system_session("host agent disconnected") as session:
-            await session.execute(_OFFLINE, {"id": server_id, "replica": self.replica})
+        async with self.db.counter_connection() as conn:
+            await conn.execute(_OFFLINE, {"id": server_id, "replica": self.replica})
 
     async def seen(self, server_ids: Iterable[uuid.UUID]) -> None:
         ids = list(server_ids)
         if ids:
-            async with self.db.system_session("host agent heartbeats") as session:
-                await session.execute(_SEEN, {"ids": ids})
+            async with self.db.counter_connection() as conn:
+                await conn.execute(_SEEN, {"ids": ids})
 
     async def tampered(self, server_id: uuid.UUID, detail: str) -> None:
         async with self.db.system_session("host agent reported tampering") as session:
