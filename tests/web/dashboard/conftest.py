@@ -10,9 +10,10 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from playwright.async_api import Browser, BrowserContext, async_playwright
 from sqlalchemy import func, select, update
 
-from tests.conftest import PASSWORD, OrgInfo
+from tests.conftest import PASSWORD, LiveServer, OrgInfo
 from vixpro.accounts import invitations, plans
 from vixpro.accounts.principal import Principal
 from vixpro.core.roles import Role
@@ -84,3 +85,29 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWOR
     page = await client.get("/plan")
     assert page.status_code == 200, page.text
     return csrf_of(page.text)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium driven by Playwright (which cannot download browsers here)."""
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
+    ctx = await browser.new_context(base_url=live_server.url)
+    script_errors: list[str] = []
+    ctx.on("weberror", lambda error: script_errors.append(str(error.error)))
+    yield ctx
+    await ctx.close()
+    assert script_errors == [], "the pages raised JavaScript errors"

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import PASSWORD, Factory, LiveServer, bearer
 from tests.web.dashboard.conftest import add_person, expire_sessions
@@ -17,30 +15,7 @@ from vixpro.accounts import orgs
 from vixpro.accounts.principal import CLI
 from vixpro.db.sessions import Database
 
-CHROMIUM = "/usr/bin/chromium"
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
-    ctx = await browser.new_context(base_url=live_server.url)
-    script_errors: list[str] = []
-    ctx.on("weberror", lambda error: script_errors.append(str(error.error)))
-    yield ctx
-    await ctx.close()
-    assert script_errors == [], "the pages raised JavaScript errors"
 
 
 async def log_in(page: Page, email: str, password: str = PASSWORD) -> None:

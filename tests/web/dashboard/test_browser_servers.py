@@ -9,40 +9,18 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.conftest import Factory, LiveServer
 from tests.hub.agents import AGENT, RunningAgent
-from tests.web.dashboard.test_browser import CHROMIUM, log_in
+from tests.web.dashboard.test_browser import log_in
 
 # The servers page refreshes every 5 s: allow two refreshes and a connection.
 LIVE = 15_000
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
-    ctx = await browser.new_context(base_url=live_server.url)
-    script_errors: list[str] = []
-    ctx.on("weberror", lambda error: script_errors.append(str(error.error)))
-    yield ctx
-    await ctx.close()
-    assert script_errors == [], "the pages raised JavaScript errors"
 
 
 @pytest.fixture
