@@ -144,6 +144,12 @@ def test_up_admin_restart_keeps_everything(env: dict[str, str], tmp_path: Path) 
                 break
             time.sleep(0.1)
         assert me["plan"]["code"] == "lean"
+        enrol = admin(env, "enrollment-token", "--org", "Acme", "--url", base)
+        assert enrol.returncode == 0, enrol.stderr
+        token = field(enrol.stdout, "token")
+        assert f"{base}/api/v1/hostagent/install.sh?token={token}" in field(enrol.stdout, "command")
+        script = httpx.get(f"{base}/api/v1/hostagent/install.sh", params={"token": token})
+        assert script.status_code == 200 and token in script.text
         staff = admin(env, "create-staff", "staff@acme.example")
         assert staff.returncode == 0 and len(field(staff.stdout, "password")) >= 12
         # Mistakes are named, and nothing is half-made.
