@@ -73,3 +73,13 @@ async def test_tamper_report_marks_server_and_raises_once(
         ).fetchall()
     assert status == ("tampered",)
     assert events == [("tampered", "critical")]
+
+
+async def test_enrolment_tokens_never_look_like_command_line_options(
+    state: AppState, factory
+) -> None:
+    org = await factory.org()
+    for _ in range(50):  # a bare URL-safe token starts with "-" one time in 64
+        async with state.db.tenant_session(org.org_id) as session:
+            issued = await servers.create_enrollment_token(session, CLI, org.org_id, None)
+        assert issued.token.startswith("vxe_")

@@ -43,7 +43,9 @@ async def create_enrollment_token(
     """A single-use token, valid for an hour (tenant session; ``actor_role`` None for the CLI)."""
     if actor_role is not None and not actor_role.at_least(Role.ADMIN):
         raise Forbidden("only owners and admins add servers")
-    token = new_token()
+    # A prefix so that the token never starts with "-", which a command line would take for
+    # an option (`vixpro-agent enroll --token -abc...`).
+    token = f"vxe_{new_token()}"
     expires = datetime.now(UTC) + TOKEN_TTL
     row = EnrollmentToken(
         org_id=org_id, token_hash=token_hash(token), created_by=actor.label, expires_at=expires
