@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 from vixpro_agent.protocol import messages as m
 from vixpro_agent.protocol import signing
 from vixpro_agent.protocol.canonical import canonical_json
@@ -90,6 +91,9 @@ async def _refuse(websocket: WebSocket, detail: str) -> None:
     await websocket.close(code=4401)
 
 
+SOCKET_PATH = "/api/v1/hostagent/ws"
+
+
 @router.websocket("/ws")
 async def hostagent_socket(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.vixpro
@@ -150,3 +154,21 @@ async def hostagent_socket(websocket: WebSocket) -> None:
 
     assert state.hub is not None
     await state.hub.serve(server, hello, websocket.send_text, receive, close, first)
+
+
+class HostAgentSocketShortcut:
+    """Serve host-agent WebSockets straight from the outermost middleware.
+
+    A host-agent connection lives for days, and every layer of the routing stack it passes
+    through keeps a frame alive for as long: at ten thousand connections that is memory worth
+    saving. Everything else goes through the application as usual.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == SOCKET_PATH:
+            await hostagent_socket(WebSocket(scope, receive, send))
+            return
+        await self.app(scope, receive, send)
