@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts import audit
@@ -18,6 +18,7 @@ from vixpro.accounts.validation import clean_name, clean_role
 from vixpro.core.pagination import Cursor
 from vixpro.core.roles import API_KEY_ROLES, Role
 from vixpro.db.models import ApiKey
+from vixpro.db.paging import keyset
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,7 @@ async def create(
 async def list_keys(
     session: AsyncSession, *, limit: int = 100, cursor: Cursor | None = None
 ) -> Sequence[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit)
-    if cursor is not None:
-        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > (cursor.at, cursor.id))
+    query = keyset(select(ApiKey), ApiKey.created_at, ApiKey.id, cursor, limit)
     return (await session.scalars(query)).all()
 
 

@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts.principal import Actor
 from vixpro.core.pagination import Cursor
 from vixpro.db.models import AuditEvent
+from vixpro.db.paging import keyset
 
 
 async def record(
@@ -44,9 +45,9 @@ async def list_events(
     session: AsyncSession, *, limit: int, cursor: Cursor | None, action: str | None = None
 ) -> Sequence[AuditEvent]:
     """Newest first; in a tenant session this is the organisation's own trail."""
-    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
-    if cursor is not None:
-        query = query.where(tuple_(AuditEvent.at, AuditEvent.id) < (cursor.at, cursor.id))
+    query = keyset(
+        select(AuditEvent), AuditEvent.at, AuditEvent.id, cursor, limit, newest_first=True
+    )
     if action:
         query = query.where(AuditEvent.action == action)
     return (await session.scalars(query)).all()

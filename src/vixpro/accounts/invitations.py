@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts import audit, seats
@@ -19,6 +19,7 @@ from vixpro.accounts.validation import clean_email, clean_password, clean_role
 from vixpro.core.pagination import Cursor
 from vixpro.core.roles import Role
 from vixpro.db.models import Invitation, Membership, Organisation, User
+from vixpro.db.paging import keyset
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,9 @@ async def list_invitations(
     cursor: Cursor | None = None,
     pending_only: bool = True,
 ) -> Sequence[Invitation]:
-    query = select(Invitation).order_by(Invitation.created_at, Invitation.id).limit(limit)
+    query = keyset(select(Invitation), Invitation.created_at, Invitation.id, cursor, limit)
     if pending_only:
         query = query.where(Invitation.accepted_at.is_(None))
-    if cursor is not None:
-        query = query.where(tuple_(Invitation.created_at, Invitation.id) > (cursor.at, cursor.id))
     return (await session.scalars(query)).all()
 
 

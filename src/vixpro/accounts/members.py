@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts import audit, seats
@@ -15,19 +15,14 @@ from vixpro.accounts.validation import clean_role
 from vixpro.core.pagination import Cursor
 from vixpro.core.roles import Role
 from vixpro.db.models import Membership, User
+from vixpro.db.paging import keyset
 
 
 async def list_members(
     session: AsyncSession, *, limit: int = 100, cursor: Cursor | None = None
 ) -> Sequence[tuple[Membership, User]]:
-    query = (
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .order_by(Membership.created_at, Membership.id)
-        .limit(limit)
-    )
-    if cursor is not None:
-        query = query.where(tuple_(Membership.created_at, Membership.id) > (cursor.at, cursor.id))
+    joined = select(Membership, User).join(User, User.id == Membership.user_id)
+    query = keyset(joined, Membership.created_at, Membership.id, cursor, limit)
     return [(m, u) for m, u in (await session.execute(query)).all()]
 
 

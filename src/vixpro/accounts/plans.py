@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -111,7 +110,3 @@ async def update_plan(
         details={"changes": changed},
     )
     return after
-
-
-async def all_plans(session: AsyncSession) -> Sequence[Plan]:
-    return (await session.scalars(select(Plan).order_by(Plan.price_cents, Plan.code))).all()

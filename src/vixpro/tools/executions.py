@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from vixpro_agent.protocol import messages as m
 from vixpro_agent.protocol.schema import ValidationError, validate
@@ -26,6 +26,7 @@ from vixpro.core.pagination import Cursor
 from vixpro.core.roles import Role
 from vixpro.db.action_items import raise_action_item
 from vixpro.db.models import Approval, Manifest, ToolExecution
+from vixpro.db.paging import keyset
 from vixpro.db.sessions import Database
 from vixpro.hub.hub import Call, Hub
 from vixpro.tools.catalogue import tool_view
@@ -295,15 +296,14 @@ async def list_executions(
     tool: str | None = None,
     status: str | None = None,
 ) -> Sequence[ToolExecution]:
-    query = (
-        select(ToolExecution)
-        .order_by(ToolExecution.created_at.desc(), ToolExecution.id.desc())
-        .limit(limit)
+    query = keyset(
+        select(ToolExecution),
+        ToolExecution.created_at,
+        ToolExecution.id,
+        cursor,
+        limit,
+        newest_first=True,
     )
-    if cursor is not None:
-        query = query.where(
-            tuple_(ToolExecution.created_at, ToolExecution.id) < (cursor.at, cursor.id)
-        )
     if server_id is not None:
         query = query.where(ToolExecution.server_id == server_id)
     if tool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from vixpro_agent.protocol import signing
 
@@ -22,6 +22,7 @@ from vixpro.core.pagination import Cursor
 from vixpro.core.plans import Limit, check_limit
 from vixpro.core.roles import Role
 from vixpro.db.models import EnrollmentToken, Manifest, Server, ServerEvent
+from vixpro.db.paging import keyset
 from vixpro.tools.catalogue import manifest_document
 from vixpro.tools.signing import PlatformSigner
 
@@ -146,9 +147,7 @@ async def enroll(
 async def list_servers(
     session: AsyncSession, *, limit: int = 100, cursor: Cursor | None = None
 ) -> Sequence[Server]:
-    query = select(Server).order_by(Server.created_at, Server.id).limit(limit)
-    if cursor is not None:
-        query = query.where(tuple_(Server.created_at, Server.id) > (cursor.at, cursor.id))
+    query = keyset(select(Server), Server.created_at, Server.id, cursor, limit)
     return (await session.scalars(query)).all()
 
 
