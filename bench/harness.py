@@ -59,8 +59,12 @@ class BenchPlatform:
 
 
 def start_web(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    # VIXPRO_BENCH_PROFILE=path runs the web process under cProfile (written when it stops).
+    profile = os.environ.get("VIXPRO_BENCH_PROFILE")
+    prefix = [sys.executable, "-m", "cProfile", "-o", profile] if profile else []
     proc = subprocess.Popen(
         [
+            *prefix,
             str(Path(sys.executable).parent / "vixpro"),
             "serve",
             "--role",

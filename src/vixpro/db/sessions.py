@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
@@ -23,6 +25,7 @@ from vixpro.db.urls import DatabaseUrls, libpq_url
 _SET_TENANT = text(
     "SELECT set_config('app.org_id', :org, true), set_config('app.user_id', :user, true)"
 )
+_SET_TENANT_PLAIN = "SELECT set_config('app.org_id', %s, true), set_config('app.user_id', '', true)"
 
 
 class Database:
@@ -52,6 +55,17 @@ class Database:
             name="vixpro-counters",
         )
         self._counter_open = asyncio.Lock()
+        # The hot path of tool calls: plain statements as the app role (row-level security
+        # applies), each transaction pipelined into one round trip (see ``tenant_statement``).
+        self._tenant_pool = AsyncConnectionPool(
+            libpq_url(urls.app),
+            min_size=1,
+            max_size=pool_size * 2,
+            kwargs={"autocommit": True},
+            open=False,
+            name="vixpro-tenant",
+        )
+        self._tenant_open = asyncio.Lock()
         self._app = async_sessionmaker(self.app_engine, expire_on_commit=False)
         self._system = async_sessionmaker(self.system_engine, expire_on_commit=False)
 
@@ -94,8 +108,40 @@ class Database:
         async with self._counter_pool.connection() as conn:
             yield conn
 
+    async def tenant_statement(
+        self, org_id: uuid.UUID, query: LiteralString, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """One statement in its own transaction as the app role, seeing only ``org_id``'s rows
+        (row-level security), and its rows.
+
+        ``BEGIN``, ``set_config('app.org_id', ..., true)``, the statement and ``COMMIT`` travel
+        together in pipeline mode: one round trip to PostgreSQL and no ORM work. The commit is
+        durable (``synchronous_commit`` as configured).
+        """
+        if self._tenant_pool.closed:
+            async with self._tenant_open:
+                if self._tenant_pool.closed:
+                    await self._tenant_pool.open()
+        async with self._tenant_pool.connection() as conn:
+            try:
+                async with conn.pipeline() as pipeline:
+                    await conn.execute("BEGIN")
+                    await conn.execute(_SET_TENANT_PLAIN, (str(org_id),))
+                    cursor = await conn.execute(query, params)
+                    await conn.execute("COMMIT")
+                    await pipeline.sync()
+                    rows = await cursor.fetchall() if cursor.description else []
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                raise
+        return rows
+
     async def dispose(self) -> None:
         await self.app_engine.dispose()
         await self.system_engine.dispose()
         if not self._counter_pool.closed:
             await self._counter_pool.close()
+        if not self._tenant_pool.closed:
+            await self._tenant_pool.close()

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from vixpro_agent.protocol import messages as m
 
 from vixpro.db.models import Manifest, Server, ToolExecution
@@ -38,6 +38,25 @@ RUNNING_MARK_SECONDS = 1.0
 
 Send = Callable[[str], Awaitable[None]]
 Receive = Callable[[], Awaitable[str | None]]
+
+# A tool_executions row as the hot path reads it back (plain statements, no ORM session).
+_STORE = (
+    "UPDATE tool_executions SET status = %(status)s, output = %(output)s::jsonb, "
+    "truncated = %(truncated)s, error = %(error)s, error_kind = %(error_kind)s, "
+    "duration_ms = %(duration_ms)s, started_at = coalesce(started_at, %(started_at)s), "
+    "finished_at = %(finished_at)s "
+    "WHERE id = %(id)s AND status IN ('queued', 'running') "
+    "RETURNING id, org_id, server_id, tool, risk, params, requested_by_type, requested_by_id, "
+    "requested_by_label, area, incident_id, status, output, truncated, error, error_kind, "
+    "duration_ms, deadline_ms, created_at, started_at, finished_at"
+)
+EXECUTION_COLUMNS = tuple(c.strip() for c in _STORE.rsplit("RETURNING", 1)[1].split(","))
+_SERVER_ROUTE = "SELECT replica, last_seen_at FROM servers WHERE id = %(id)s"
+_QUEUED_CALL = (
+    "SELECT server_id, tool, params, deadline_ms FROM tool_executions "
+    "WHERE id = %(id)s AND status = 'queued'"
+)
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -236,22 +255,18 @@ class Hub:
 
     # -- tool calls ----------------------------------------------------------------------------
 
-    async def execute(self, call: Call) -> None:
-        """Run a queued execution on its host agent and store the result in its row."""
+    async def execute(self, call: Call) -> Row | None:
+        """Run a queued execution on its host agent and store the result in its row.
+
+        Returns the stored row when this process stored it; ``None`` when another replica did
+        (or the row was no longer queued): the caller reads it then."""
         if call.server_id in self.sessions:
-            await self._run_here(call)
-            return
-        async with self.db.tenant_session(call.org_id) as session:
-            server = await session.get(Server, call.server_id)
-            replica = server.replica if server else None
-            fresh = bool(
-                server
-                and server.last_seen_at
-                and (datetime.now(UTC) - server.last_seen_at).total_seconds() < STALE_SECONDS
-            )
+            return await self._run_here(call)
+        found = await self.db.tenant_statement(call.org_id, _SERVER_ROUTE, {"id": call.server_id})
+        replica, last_seen = found[0] if found else (None, None)
+        fresh = bool(last_seen and (datetime.now(UTC) - last_seen).total_seconds() < STALE_SECONDS)
         if replica is None or not fresh:
-            await self._store(call, _error(m.ERR_OFFLINE, "the host agent is offline"), None)
-            return
+            return await self._store(call, _error(m.ERR_OFFLINE, "the host agent is offline"), None)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._remote[str(call.execution_id)] = done
         try:
@@ -267,15 +282,15 @@ class Hub:
             await asyncio.wait_for(done, call.deadline_ms / 1000 + GRACE_SECONDS * 2)
         except TimeoutError:
             detail = "the replica holding the host agent's connection did not answer"
-            await self._store(call, _error(m.ERR_OFFLINE, detail), None)
+            return await self._store(call, _error(m.ERR_OFFLINE, detail), None)
         finally:
             self._remote.pop(str(call.execution_id), None)
+        return None
 
-    async def _run_here(self, call: Call) -> None:
+    async def _run_here(self, call: Call) -> Row | None:
         session_ = self.sessions.get(call.server_id)
         if session_ is None or session_.closed:
-            await self._store(call, _error(m.ERR_OFFLINE, "the host agent is offline"), None)
-            return
+            return await self._store(call, _error(m.ERR_OFFLINE, "the host agent is offline"), None)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         session_.pending[str(call.execution_id)] = future
         started_at = datetime.now(UTC)
@@ -296,7 +311,7 @@ class Hub:
             session_.pending.pop(str(call.execution_id), None)
         if result.get("duration_ms") is None:
             result["duration_ms"] = int((time.monotonic() - started) * 1000)
-        await self._store(call, result, started_at)
+        return await self._store(call, result, started_at)
 
     async def _mark_running(self, call: Call, started_at: datetime) -> None:
         async with self.db.tenant_session(call.org_id) as session:
@@ -308,32 +323,35 @@ class Hub:
                 .values(status="running", started_at=started_at)
             )
 
-    async def _store(self, call: Call, result: dict[str, Any], started_at: datetime | None) -> None:
-        output = result.get("output")
+    async def _store(
+        self, call: Call, result: dict[str, Any], started_at: datetime | None
+    ) -> Row | None:
+        """Write the result to the execution row (one durable commit) and return the row, or
+        ``None`` when the row was no longer queued or running."""
+        output = json.dumps(result.get("output"))
         truncated = bool(result.get("truncated"))
-        if len(json.dumps(output)) > MAX_OUTPUT_BYTES:
-            output, truncated = {"note": "output over the platform's limit was dropped"}, True
+        if len(output) > MAX_OUTPUT_BYTES:
+            output = json.dumps({"note": "output over the platform's limit was dropped"})
+            truncated = True
         ok = bool(result.get("ok"))
         duration = result.get("duration_ms")
         now = datetime.now(UTC)
-        async with self.db.tenant_session(call.org_id) as session:
-            await session.execute(
-                update(ToolExecution)
-                .where(
-                    ToolExecution.id == call.execution_id,
-                    ToolExecution.status.in_(("queued", "running")),
-                )
-                .values(
-                    status="succeeded" if ok else "failed",
-                    output=output,
-                    truncated=truncated,
-                    error=None if ok else str(result.get("error") or "failed")[:4000],
-                    error_kind=None if ok else str(result.get("error_kind") or m.ERR_FAILED),
-                    duration_ms=int(duration) if isinstance(duration, int | float) else None,
-                    started_at=func.coalesce(ToolExecution.started_at, started_at or now),
-                    finished_at=now,
-                )
-            )
+        rows = await self.db.tenant_statement(
+            call.org_id,
+            _STORE,
+            {
+                "id": call.execution_id,
+                "status": "succeeded" if ok else "failed",
+                "output": output,
+                "truncated": truncated,
+                "error": None if ok else str(result.get("error") or "failed")[:4000],
+                "error_kind": None if ok else str(result.get("error_kind") or m.ERR_FAILED),
+                "duration_ms": int(duration) if isinstance(duration, int | float) else None,
+                "started_at": started_at or now,
+                "finished_at": now,
+            },
+        )
+        return dict(zip(EXECUTION_COLUMNS, rows[0], strict=True)) if rows else None
 
     # -- routing between replicas --------------------------------------------------------------
 
@@ -378,11 +396,10 @@ class Hub:
                     await session.close()
 
     async def _dispatched(self, org_id: uuid.UUID, execution_id: uuid.UUID, origin: str) -> None:
-        async with self.db.tenant_session(org_id) as session:
-            row = await session.get(ToolExecution, execution_id)
-            call = Call.of(row) if row is not None and row.status == "queued" else None
-        if call is not None:
-            await self._run_here(call)
+        rows = await self.db.tenant_statement(org_id, _QUEUED_CALL, {"id": execution_id})
+        if rows:
+            server_id, tool, params, deadline_ms = rows[0]
+            await self._run_here(Call(org_id, execution_id, server_id, tool, params, deadline_ms))
         await self._notify({"k": "done", "e": str(execution_id), "r": origin})
 
 

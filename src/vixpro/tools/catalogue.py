@@ -43,6 +43,20 @@ async def ensure_manifest(session: AsyncSession, signer: PlatformSigner) -> Mani
     return row
 
 
+_SPECS: dict[tuple[int, str], dict[str, dict[str, Any]]] = {}
+
+
+def tool_spec(manifest: Manifest, name: str) -> dict[str, Any] | None:
+    """The manifest's spec of one tool, or None (indexed once per manifest version)."""
+    key = (manifest.version, manifest.signature)
+    specs = _SPECS.get(key)
+    if specs is None:
+        specs = {str(spec["name"]): spec for spec in manifest.body["tools"]}
+        _SPECS.clear()  # only the current manifest is looked up on the hot path
+        _SPECS[key] = specs
+    return specs.get(name)
+
+
 @dataclass(frozen=True)
 class ToolView:
     spec: dict[str, Any]

@@ -7,6 +7,7 @@ trail (who or what asked, parameters, approval, status, bounded output, duration
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,8 +30,54 @@ from vixpro.db.models import Approval, Manifest, ToolExecution
 from vixpro.db.paging import keyset
 from vixpro.db.sessions import Database
 from vixpro.hub.hub import Call, Hub
-from vixpro.tools.catalogue import tool_view
+from vixpro.tools.catalogue import default_permissions, tool_spec
 from vixpro.tools.servers import get_server
+
+# One round trip for a tool request: the server as the organisation sees it (row-level security),
+# the organisation's permission on the tool (its setting, or the default for the tool's risk),
+# and, when everything allows it ("go": the tool exists and the parameters are valid), the
+# execution row, its approval if one is required, and the audit event. The first row always
+# comes back, so that the caller can say which check refused.
+_REQUEST = """
+WITH srv AS (
+    SELECT status FROM servers WHERE id = %(server)s
+), perm AS (
+    SELECT coalesce(s.enabled, %(default_enabled)s) AS enabled,
+           coalesce(s.approval_required, %(default_approval)s) AS approval
+    FROM (SELECT 1) AS one
+    LEFT JOIN tool_settings AS s ON s.tool = %(tool)s
+), go AS (
+    SELECT perm.approval FROM srv, perm
+    WHERE %(go)s AND perm.enabled AND NOT (srv.status = 'tampered' AND %(risk)s = 'mutate')
+), ins AS (
+    INSERT INTO tool_executions (
+        id, org_id, server_id, tool, risk, params, requested_by_type, requested_by_id,
+        requested_by_label, area, incident_id, status, deadline_ms
+    )
+    SELECT %(id)s, %(org)s, %(server)s, %(tool)s, %(risk)s, %(params)s::jsonb, %(by_type)s,
+           %(by_id)s::uuid, %(by_label)s, %(area)s, %(incident)s::uuid,
+           CASE WHEN go.approval THEN 'awaiting_approval' ELSE 'queued' END, %(deadline)s::int
+    FROM go
+    RETURNING status
+), appr AS (
+    INSERT INTO approvals (id, org_id, execution_id, state, expires_at)
+    SELECT %(approval_id)s, %(org)s, %(id)s, 'pending', %(expires)s::timestamptz
+    FROM ins WHERE ins.status = 'awaiting_approval'
+), aud AS (
+    INSERT INTO audit_events (
+        id, org_id, actor_type, actor_id, actor_label, action, target_type, target_id,
+        details, ip
+    )
+    SELECT %(audit_id)s, %(org)s, %(by_type)s, %(by_id)s::uuid, %(by_label)s, 'tool.requested',
+           'tool_execution', %(id_text)s,
+           %(details)s::jsonb
+               || jsonb_build_object('approval_required', ins.status = 'awaiting_approval'),
+           %(ip)s
+    FROM ins
+)
+SELECT srv.status, perm.enabled, perm.approval, ins.status
+FROM perm LEFT JOIN srv ON true LEFT JOIN ins ON true
+"""
 
 # Failures that are the platform's problem, not the server's: tracked as action items.
 PLATFORM_FAILURES = {m.ERR_CRASHED, m.ERR_UNAVAILABLE, m.ERR_UNKNOWN_TOOL}
@@ -73,83 +120,97 @@ class Runner:
         deadline_ms: int | None = None,
     ) -> ToolExecution:
         """Ask for a tool run. Without approval it runs now (``wait``: until it has finished);
-        with approval required it waits, as ``awaiting_approval``, for an owner or admin."""
-        async with self.db.tenant_session(org_id) as session:
-            server = await get_server(session, server_id)
-            view = await tool_view(session, manifest, tool)
-            if not view.enabled:
-                raise Forbidden(f"the {tool} tool is disabled for this organisation")
-            if server.status == "tampered" and view.risk == "mutate":
-                # The host agent refuses too; the platform does not even ask until an admin
-                # has looked and re-issued the signed config.
-                raise Forbidden(
-                    f"{server.name} is marked tampered: mutating tools are refused until an "
-                    "admin re-issues its signed config"
-                )
+        with approval required it waits, as ``awaiting_approval``, for an owner or admin.
+
+        The checks and the record are one statement in one durable transaction (see
+        ``_REQUEST``): the server as the organisation sees it, the organisation's permission
+        on the tool, then the execution row, its approval and its audit event."""
+        spec = tool_spec(manifest, tool)
+        problem: InvalidInput | None = None
+        deadline = 0
+        if spec is not None:
             try:
-                params = validate(params, view.spec["parameters"], "params")
+                params = validate(params, spec["parameters"], "params")
+                deadline = _deadline(spec, deadline_ms)
             except ValidationError as exc:
                 field, _, message = exc.errors[0].partition(": ")
-                raise InvalidInput(
+                problem = InvalidInput(
                     field or "params",
                     "; ".join([message, *exc.errors[1:]]) if message else str(exc),
-                ) from exc
-            status = "awaiting_approval" if view.approval_required else "queued"
-            row = ToolExecution(
-                org_id=org_id,
-                server_id=server_id,
-                tool=tool,
-                risk=view.risk,
-                params=params,
-                requested_by_type=requester.actor.type,
-                requested_by_id=requester.actor.id,
-                requested_by_label=requester.actor.label,
-                area=requester.area.value,
-                incident_id=requester.incident_id,
-                status=status,
-                deadline_ms=_deadline(view.spec, deadline_ms),
-            )
-            session.add(row)
-            await session.flush()
-            if view.approval_required:
-                session.add(
-                    Approval(
-                        org_id=org_id,
-                        execution_id=row.id,
-                        expires_at=datetime.now(UTC) + approval_timeout(requester.area),
-                    )
                 )
-            await audit.record(
-                session,
-                requester.actor,
-                "tool.requested",
-                org_id=org_id,
-                target_type="tool_execution",
-                target_id=row.id,
-                details={
-                    "server_id": str(server_id),
-                    "tool": tool,
-                    "area": requester.area.value,
-                    "approval_required": view.approval_required,
-                },
+            except InvalidInput as exc:
+                problem = exc
+        risk = str(spec["risk"]) if spec is not None else "read"
+        enabled, approval = default_permissions(risk)
+        execution_id = uuid.uuid4()
+        actor = requester.actor
+        rows = await self.db.tenant_statement(
+            org_id,
+            _REQUEST,
+            {
+                "id": execution_id,
+                "id_text": str(execution_id),
+                "org": org_id,
+                "server": server_id,
+                "tool": tool,
+                "risk": risk,
+                "default_enabled": enabled,
+                "default_approval": approval,
+                "go": spec is not None and problem is None,
+                "params": json.dumps(params),
+                "by_type": actor.type,
+                "by_id": actor.id,
+                "by_label": actor.label,
+                "ip": actor.ip,
+                "area": requester.area.value,
+                "incident": requester.incident_id,
+                "deadline": deadline,
+                "approval_id": uuid.uuid4(),
+                "expires": datetime.now(UTC) + approval_timeout(requester.area),
+                "audit_id": uuid.uuid4(),
+                "details": json.dumps(
+                    {"server_id": str(server_id), "tool": tool, "area": requester.area.value}
+                ),
+            },
+        )
+        server_status, enabled, _approval, status = rows[0]
+        if server_status is None:
+            raise NotFound("server")
+        if spec is None:
+            raise NotFound(f"tool {tool!r}")
+        if not enabled:
+            raise Forbidden(f"the {tool} tool is disabled for this organisation")
+        if server_status == "tampered" and risk == "mutate":
+            # The host agent refuses too; the platform does not even ask until an admin has
+            # looked and re-issued the signed config.
+            raise Forbidden(
+                f"{await self._server_name(org_id, server_id)} is marked tampered: mutating "
+                "tools are refused until an admin re-issues its signed config"
             )
-            execution_id = row.id
-            call = Call.of(row)
+        if problem is not None:
+            raise problem
+        assert status is not None
         if status == "queued":
+            call = Call(org_id, execution_id, server_id, tool, params, deadline)
             if wait:
                 return await self.run(call)
             self._background(call)
         return await self.get(org_id, execution_id)
 
+    async def _server_name(self, org_id: uuid.UUID, server_id: uuid.UUID) -> str:
+        async with self.db.tenant_session(org_id) as session:
+            return (await get_server(session, server_id)).name
+
     async def run(self, call: Call) -> ToolExecution:
         """Dispatch a queued call and return its row once the result is stored; a failure that
         is the platform's problem becomes an action item."""
-        await self.hub.execute(call)
-        async with self.db.tenant_session(call.org_id) as session:
-            row = await session.get(ToolExecution, call.execution_id)
-            if row is None:
-                raise NotFound("tool execution")
-            if row.error_kind in PLATFORM_FAILURES:
+        stored = await self.hub.execute(call)
+        if stored is not None:
+            row = ToolExecution(**stored)
+        else:  # stored by the replica holding the connection, or no longer queued
+            row = await self.get(call.org_id, call.execution_id)
+        if row.error_kind in PLATFORM_FAILURES:
+            async with self.db.tenant_session(call.org_id) as session:
                 await raise_action_item(
                     session,
                     call.org_id,
@@ -158,7 +219,7 @@ class Runner:
                     f"The {row.tool} tool failed ({row.error_kind})",
                     row.error or "",
                 )
-            return row
+        return row
 
     async def get(self, org_id: uuid.UUID, execution_id: uuid.UUID) -> ToolExecution:
         async with self.db.tenant_session(org_id) as session:

@@ -178,7 +178,7 @@ async def run_tool(
     principal: PrincipalDep,
     state: StateDep,
     response: Response,
-) -> ExecutionOut:
+) -> Response:
     assert state.manifest is not None
     row = await state.runner.request(
         principal.org_id,
@@ -190,11 +190,19 @@ async def run_tool(
         wait=body.wait,
         deadline_ms=body.deadline_ms,
     )
-    if row.status not in executions.FINAL:
-        response.status_code = status.HTTP_202_ACCEPTED
-    if row.status == "awaiting_approval":
-        return await _execution(state, principal, row.id)  # with its approval
-    return ExecutionOut.of(row)
+    code = status.HTTP_200_OK if row.status in executions.FINAL else status.HTTP_202_ACCEPTED
+    out = (
+        await _execution(state, principal, row.id)  # with its approval
+        if row.status == "awaiting_approval"
+        else ExecutionOut.of(row)
+    )
+    # Serialised here, once, rather than re-validated against the response model by FastAPI;
+    # the headers the dependencies set (rate limits) go with it.
+    answer = Response(out.model_dump_json(), status_code=code, media_type="application/json")
+    answer.raw_headers.extend(
+        (name, value) for name, value in response.raw_headers if name != b"content-length"
+    )
+    return answer
 
 
 @router.get("/executions", response_model=Page[ExecutionOut], summary="Every tool execution")
