@@ -10,6 +10,7 @@ from vixpro.accounts.purge import purge_expired
 from vixpro.db.sessions import Database
 from vixpro.db.urls import libpq_url
 from vixpro.hub.presence import Presence
+from vixpro.jobs import incidents as incident_jobs
 from vixpro.tools.executions import expire_due
 
 log = logging.getLogger("vixpro.jobs")
@@ -48,4 +49,5 @@ def create_job_app(db: Database, *, purge_cron: str, sweep_cron: str = "*/15 * *
             expired = await expire_due(session)
         return {"offline": offline, "expired_approvals": expired}
 
+    incident_jobs.register(app, db, sweep_cron=sweep_cron)
     return app

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,6 +13,8 @@ from vixpro.accounts.ratelimit import RequestCounter
 from vixpro.db.models import Manifest
 from vixpro.db.sessions import Database
 from vixpro.hub.hub import Hub
+from vixpro.incidents.ingest import IngestWriter, Outcome, Submission
+from vixpro.jobs.incidents import defer_diagnoses
 from vixpro.settings import Settings
 from vixpro.tools.catalogue import current_manifest, ensure_manifest
 from vixpro.tools.executions import Runner
@@ -31,6 +35,7 @@ class AppState:
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
     hub: Hub = field(init=False)
     runner: Runner = field(init=False)
+    ingest: IngestWriter = field(init=False)
     signer: PlatformSigner | None = None
     manifest: Manifest | None = None
 
@@ -38,6 +43,7 @@ class AppState:
         self.requests = RequestCounter(self.db)
         self.hub = Hub(self.db)
         self.runner = Runner(self.db, self.hub)
+        self.ingest = IngestWriter(self.db.urls.app, on_committed=self._hand_to_ai)
         s = self.settings
         self.login_policy = LoginPolicy(
             max_per_email=s.login_max_failures_per_email,
@@ -53,11 +59,26 @@ class AppState:
             previous = await current_manifest(session)
             self.manifest = await ensure_manifest(session, self.signer)
         await self.hub.start()
+        await self.ingest.start()
         if previous is None or previous.version != self.manifest.version:
             await self.hub.broadcast_manifest()
 
     async def stop(self) -> None:
+        await self.ingest.stop()
         await self.hub.stop()
+
+    async def _hand_to_ai(
+        self, submissions: Sequence[Submission], outcomes: Sequence[Outcome]
+    ) -> None:
+        """After a commit: a diagnose job per new AI-eligible incident (the sweep is the backstop)."""
+        if self.jobs is None:
+            return
+        by_org: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for submission, outcome in zip(submissions, outcomes, strict=True):
+            by_org.setdefault(submission.org_id, []).extend(outcome.queued_for_ai)
+        for org_id, incident_ids in by_org.items():
+            if incident_ids:
+                await defer_diagnoses(self.jobs, org_id, incident_ids)
 
     @property
     def invitation_ttl(self) -> timedelta:

@@ -13,6 +13,19 @@ from vixpro.db.models.accounts import (
 )
 from vixpro.db.models.audit import AuditEvent
 from vixpro.db.models.base import Base
+from vixpro.db.models.incidents import (
+    Alert,
+    AlertBudgetCount,
+    AlertRate,
+    Incident,
+    IncidentEvent,
+    IncidentSettings,
+    Integration,
+    MaintenanceWindow,
+    OrgEvent,
+    RejectedPayload,
+    Storm,
+)
 from vixpro.db.models.servers import EnrollmentToken, Server, ServerEvent
 from vixpro.db.models.throttle import ApiRequestCount, LoginFailure
 from vixpro.db.models.tools import (
@@ -26,22 +39,33 @@ from vixpro.db.models.tools import (
 
 __all__ = [
     "ActionItem",
+    "Alert",
+    "AlertBudgetCount",
+    "AlertRate",
     "ApiKey",
     "ApiRequestCount",
     "Approval",
     "AuditEvent",
     "Base",
     "EnrollmentToken",
+    "Incident",
+    "IncidentEvent",
+    "IncidentSettings",
+    "Integration",
     "Invitation",
     "LoginFailure",
     "LoginSession",
+    "MaintenanceWindow",
     "Manifest",
     "Membership",
+    "OrgEvent",
     "Organisation",
     "Plan",
     "PlatformKey",
+    "RejectedPayload",
     "Server",
     "ServerEvent",
+    "Storm",
     "ToolExecution",
     "ToolSetting",
     "User",

@@ -1,0 +1,1 @@
+"""Alerts become incidents: dedup, grouping, budgets, storms, maintenance windows, manual mode."""

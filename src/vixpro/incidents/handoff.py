@@ -1,0 +1,145 @@
+"""Handing incidents to the AI agent: a queue per organisation, at most N diagnoses at once.
+
+An AI-eligible incident is created ``queued``. A ``diagnose_incident`` job claims a slot (the
+plan's "concurrent reactive agents"); the oldest queued incidents go first, the rest wait and
+are started as slots free up. Storm incidents are ``held`` until the storm is quiet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vixpro.core.incidents import AiState, storm_over
+from vixpro.db.models import Incident
+from vixpro.incidents.service import add_event, notify_changed
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('vixpro-ai:' || :org, 0))")
+
+
+async def claim(session: AsyncSession, org_id: uuid.UUID, incident_id: uuid.UUID) -> bool:
+    """Move ``incident_id`` from queued to running if a slot is free and it is next in line."""
+    await session.execute(_LOCK, {"org": str(org_id)})
+    row = (
+        await session.execute(
+            text(
+                "SELECT p.max_concurrent_reactive_agents, "
+                "(SELECT count(*) FROM incidents WHERE org_id = :org AND ai_state = 'running') "
+                "FROM organisations o JOIN plans p ON p.code = o.plan_code WHERE o.id = :org"
+            ),
+            {"org": org_id},
+        )
+    ).first()
+    if row is None:
+        return False
+    slots, running = int(row[0]), int(row[1])
+    free = slots - running
+    if free <= 0:
+        return False
+    next_ids = await _next_queued(session, org_id, free)
+    if incident_id not in next_ids:
+        return False
+    incident = await session.get(Incident, incident_id)
+    assert incident is not None
+    incident.ai_state = AiState.RUNNING.value
+    return True
+
+
+async def _next_queued(session: AsyncSession, org_id: uuid.UUID, n: int) -> list[uuid.UUID]:
+    rows = await session.execute(
+        text(
+            "SELECT id FROM incidents WHERE org_id = :org AND ai_state = 'queued' "
+            "ORDER BY ai_queued_at, created_at, id LIMIT :n"
+        ),
+        {"org": org_id, "n": n},
+    )
+    return [r[0] for r in rows]
+
+
+async def finish(
+    session: AsyncSession, org_id: uuid.UUID, incident_id: uuid.UUID, state: AiState
+) -> list[uuid.UUID]:
+    """End a diagnosis; returns the queued incidents that may start now."""
+    await session.execute(_LOCK, {"org": str(org_id)})
+    incident = await session.get(Incident, incident_id)
+    if incident is not None and incident.ai_state == AiState.RUNNING.value:
+        incident.ai_state = state.value
+    return await startable(session, org_id)
+
+
+async def startable(session: AsyncSession, org_id: uuid.UUID) -> list[uuid.UUID]:
+    """Queued incidents that fit in the free slots right now."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT p.max_concurrent_reactive_agents, "
+                "(SELECT count(*) FROM incidents WHERE org_id = :org AND ai_state = 'running') "
+                "FROM organisations o JOIN plans p ON p.code = o.plan_code WHERE o.id = :org"
+            ),
+            {"org": org_id},
+        )
+    ).first()
+    if row is None:
+        return []
+    free = int(row[0]) - int(row[1])
+    return await _next_queued(session, org_id, free) if free > 0 else []
+
+
+async def orgs_with_queue(session: AsyncSession) -> Sequence[uuid.UUID]:
+    """Organisations with queued incidents (system session: the sweep crosses organisations)."""
+    rows = await session.execute(
+        text("SELECT DISTINCT org_id FROM incidents WHERE ai_state = 'queued'")
+    )
+    return [r[0] for r in rows]
+
+
+async def end_quiet_storms(
+    session: AsyncSession, now: datetime | None = None
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """End storms quiet for their org's quiet time; their incidents are queued for one
+    diagnosis. Returns (org_id, incident_id) pairs. System session (a sweep)."""
+    now = now or datetime.now(UTC)
+    rows = (
+        await session.execute(
+            text(
+                "SELECT s.id, s.org_id, s.incident_id, s.last_alert_at, "
+                "coalesce(st.storm_quiet_s, 600), s.alerts "
+                "FROM storms s LEFT JOIN incident_settings st ON st.org_id = s.org_id "
+                "WHERE s.ended_at IS NULL FOR UPDATE OF s SKIP LOCKED"
+            )
+        )
+    ).all()
+    ended: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for storm_id, org_id, incident_id, last_alert_at, quiet_s, alerts in rows:
+        if not storm_over(last_alert_at, now, timedelta(seconds=quiet_s)):
+            continue
+        await session.execute(
+            text("UPDATE storms SET ended_at = :now WHERE id = :id"), {"now": now, "id": storm_id}
+        )
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            continue
+        detail = f"The storm has been quiet for {quiet_s // 60} min ({alerts} alerts in all)"
+        if incident.ai_state == AiState.HELD.value:
+            incident.ai_state = AiState.QUEUED.value
+            incident.ai_queued_at = now
+            detail += "; one diagnosis is queued for it"
+            ended.append((org_id, incident_id))
+        add_event(session, incident, "storm_ended", "system", detail)
+        await notify_changed(session, org_id)
+    return ended
+
+
+def record_no_ai(session: AsyncSession, incident: Incident) -> None:
+    add_event(
+        session,
+        incident,
+        "ai_unavailable",
+        "system",
+        "No AI provider is configured and this installation has no AI agent yet: "
+        "the incident waits for a person",
+    )

@@ -1,0 +1,71 @@
+"""Incident jobs: the AI handoff (``diagnose_incident``), storm release and the queue sweep."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+
+from procrastinate import App
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import text
+
+from vixpro.core.incidents import AiState
+from vixpro.db.models import Incident
+from vixpro.db.sessions import Database
+from vixpro.incidents import handoff
+from vixpro.incidents.service import notify_changed
+
+log = logging.getLogger("vixpro.jobs.incidents")
+
+DIAGNOSE = "vixpro.diagnose_incident"
+
+
+async def defer_diagnoses(app: App, org_id: uuid.UUID, incident_ids: Iterable[uuid.UUID]) -> int:
+    """Defer one ``diagnose_incident`` job per incident (a queueing lock keeps it to one)."""
+    deferred = 0
+    for incident_id in incident_ids:
+        try:
+            await app.configure_task(
+                DIAGNOSE, queueing_lock=f"diagnose:{incident_id}", queue="reactive"
+            ).defer_async(org_id=str(org_id), incident_id=str(incident_id))
+            deferred += 1
+        except AlreadyEnqueued:
+            pass
+    return deferred
+
+
+def register(app: App, db: Database, *, sweep_cron: str = "*/15 * * * * *") -> None:
+    @app.task(name=DIAGNOSE, queue="reactive")
+    async def diagnose_incident(org_id: str, incident_id: str) -> str:
+        """Run the AI agent on one incident, within the organisation's reactive-agent slots."""
+        org, incident_uuid = uuid.UUID(org_id), uuid.UUID(incident_id)
+        async with db.tenant_session(org) as session:
+            if not await handoff.claim(session, org, incident_uuid):
+                return "waiting for a slot"
+            incident = await session.get(Incident, incident_uuid)
+            assert incident is not None
+            handoff.record_no_ai(session, incident)
+        async with db.tenant_session(org) as session:
+            following = await handoff.finish(session, org, incident_uuid, AiState.DONE)
+            await notify_changed(session, org)
+        await defer_diagnoses(app, org, following)
+        return "no AI configured"
+
+    @app.periodic(cron=sweep_cron, periodic_id="incident_sweep")
+    @app.task(name="vixpro.incident_sweep", queue="maintenance", queueing_lock="incident_sweep")
+    async def incident_sweep(timestamp: int) -> dict[str, int]:
+        """End quiet storms (queueing their one diagnosis), start queued incidents that fit
+        in free slots (a crash between commit and defer loses nothing), drop old rate rows."""
+        async with db.system_session("incident sweep: storms and AI queue") as session:
+            ended = await handoff.end_quiet_storms(session)
+            orgs = await handoff.orgs_with_queue(session)
+            await session.execute(
+                text("DELETE FROM alert_rates WHERE minute < now() - interval '2 hours'")
+            )
+        started = 0
+        for org in orgs:
+            async with db.tenant_session(org) as session:
+                ready = await handoff.startable(session, org)
+            started += await defer_diagnoses(app, org, ready)
+        return {"storms_ended": len(ended), "diagnoses_deferred": started}
