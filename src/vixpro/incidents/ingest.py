@@ -760,7 +760,10 @@ async def _write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> None:
             await cur.executemany(
                 "INSERT INTO incident_events (org_id, incident_id, kind, actor, detail, data, at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(org, i, k, actor, d, Jsonb(data), now) for i, k, actor, d, data in batch.events],
+                [
+                    (org, i, k, actor, clean(d), Jsonb(clean(data)), now)
+                    for i, k, actor, d, data in batch.events
+                ],
             )
         if batch.rate_delta:
             await cur.executemany(

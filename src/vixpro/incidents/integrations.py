@@ -66,6 +66,11 @@ def view(row: Integration, master_key: bytes) -> IntegrationView:
     )
 
 
+def require_writer(principal: Principal) -> None:
+    if not principal.role.at_least(Role.MEMBER):
+        raise Forbidden("stakeholders cannot send test alerts")
+
+
 def _require_admin(principal: Principal) -> None:
     if not principal.role.at_least(Role.ADMIN):
         raise Forbidden("only owners and admins manage integrations")

@@ -14,6 +14,7 @@ from vixpro.db.models import Manifest
 from vixpro.db.sessions import Database
 from vixpro.hub.hub import Hub
 from vixpro.incidents.ingest import IngestWriter, Outcome, Submission
+from vixpro.incidents.live import Broadcaster
 from vixpro.jobs.incidents import defer_diagnoses
 from vixpro.settings import Settings
 from vixpro.tools.catalogue import current_manifest, ensure_manifest
@@ -36,6 +37,7 @@ class AppState:
     hub: Hub = field(init=False)
     runner: Runner = field(init=False)
     ingest: IngestWriter = field(init=False)
+    live: Broadcaster = field(init=False)
     signer: PlatformSigner | None = None
     manifest: Manifest | None = None
 
@@ -44,6 +46,7 @@ class AppState:
         self.hub = Hub(self.db)
         self.runner = Runner(self.db, self.hub)
         self.ingest = IngestWriter(self.db.urls.app, on_committed=self._hand_to_ai)
+        self.live = Broadcaster(self.db.urls.app)
         s = self.settings
         self.login_policy = LoginPolicy(
             max_per_email=s.login_max_failures_per_email,
@@ -60,10 +63,12 @@ class AppState:
             self.manifest = await ensure_manifest(session, self.signer)
         await self.hub.start()
         await self.ingest.start()
+        await self.live.start()
         if previous is None or previous.version != self.manifest.version:
             await self.hub.broadcast_manifest()
 
     async def stop(self) -> None:
+        await self.live.stop()
         await self.ingest.stop()
         await self.hub.stop()
 

@@ -4,8 +4,42 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vixpro.web.api import api_keys, audit, invitations, me, members, org, servers, staff, tools
+from vixpro.web.api import (
+    api_keys,
+    audit,
+    incident_stream,
+    incidents,
+    ingest_settings,
+    integrations,
+    invitations,
+    maintenance,
+    me,
+    members,
+    org,
+    rejected,
+    servers,
+    staff,
+    tools,
+    webhooks,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (me, org, members, invitations, api_keys, audit, servers, tools, staff):
+for module in (
+    me,
+    org,
+    members,
+    invitations,
+    api_keys,
+    audit,
+    servers,
+    tools,
+    staff,
+    webhooks,
+    integrations,
+    incident_stream,  # before incidents: "/incidents/stream" is not an incident id
+    incidents,
+    maintenance,
+    ingest_settings,
+    rejected,
+):
     router.include_router(module.router)
