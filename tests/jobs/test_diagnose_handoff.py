@@ -1,0 +1,102 @@
+"""AI handoff: a diagnose job per AI-eligible incident, at most the plan's slots at once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import text
+
+from tests.conftest import Factory
+from vixpro.core.alerts import NormalizedAlert, Severity, Status
+from vixpro.core.incidents import AiState
+from vixpro.incidents import handoff, service
+from vixpro.incidents.ingest import Submission
+from vixpro.jobs.app import create_job_app
+from vixpro.web.state import AppState
+
+
+def _alert(name: str) -> NormalizedAlert:
+    return NormalizedAlert(
+        source="test",
+        fingerprint=f"fp-{name}-{uuid.uuid4().hex[:6]}",
+        status=Status.FIRING,
+        severity=Severity.WARNING,
+        title=name,
+    )
+
+
+async def _incidents(state: AppState, org_id: uuid.UUID, n: int) -> list[uuid.UUID]:
+    ids = []
+    for i in range(n):
+        outcome = await state.ingest.submit(Submission(org_id, None, (_alert(f"a{i}"),)))
+        ids.extend(outcome.incident_ids)
+    return ids
+
+
+async def test_slots_limit_running_diagnoses_and_the_oldest_goes_first(
+    state: AppState, factory: Factory
+) -> None:
+    org = await factory.org("starter")  # three concurrent reactive agents
+    ids = await _incidents(state, org.org_id, 5)
+    async with state.db.tenant_session(org.org_id) as session:
+        claimed = [await handoff.claim(session, org.org_id, i) for i in ids]
+    assert claimed == [True, True, True, False, False]
+    async with state.db.tenant_session(org.org_id) as session:
+        following = await handoff.finish(session, org.org_id, ids[0], AiState.DONE)
+    assert following == [ids[3]]
+    async with state.db.tenant_session(org.org_id) as session:
+        assert not await handoff.claim(session, org.org_id, ids[4])  # not next in line
+        assert await handoff.claim(session, org.org_id, ids[3])
+
+
+async def test_the_job_runs_for_every_new_incident_and_says_no_ai_is_configured(
+    state: AppState, factory: Factory, database
+) -> None:
+    org = await factory.org("preview")  # one concurrent reactive agent
+    app = create_job_app(database, purge_cron="0 0 1 1 *")
+    async with app.open_async():
+        state.jobs = app
+        try:
+            ids = await _incidents(state, org.org_id, 3)
+            # Jobs are deferred just after the 202 (the sweep is the backstop): wait for them.
+            deferred = 0
+            for _ in range(100):
+                async with state.db.system_session("test") as session:
+                    deferred = await session.scalar(
+                        text(
+                            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = "
+                            "'vixpro.diagnose_incident' AND args->>'org_id' = :org"
+                        ),
+                        {"org": str(org.org_id)},
+                    )
+                if deferred == 3:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            state.jobs = None
+        assert deferred == 3
+        await app.run_worker_async(wait=False, install_signal_handlers=False, queues=["reactive"])
+    async with state.db.tenant_session(org.org_id) as session:
+        for incident_id in ids:
+            incident = await service.get_incident(session, incident_id)
+            assert incident.ai_state == AiState.DONE.value
+            kinds = [e.kind for e in await service.timeline(session, incident_id)]
+            assert "ai_unavailable" in kinds
+
+
+async def test_the_sweep_starts_queued_incidents_nobody_deferred(
+    state: AppState, factory: Factory, database
+) -> None:
+    org = await factory.org("lean")
+    ids = await _incidents(state, org.org_id, 2)  # state.jobs is None: nothing was deferred
+    app = create_job_app(database, purge_cron="0 0 1 1 *")
+    async with app.open_async():
+        await app.configure_task("vixpro.incident_sweep").defer_async(timestamp=0)
+        await app.run_worker_async(
+            wait=False, install_signal_handlers=False, queues=["maintenance"]
+        )
+        await app.run_worker_async(wait=False, install_signal_handlers=False, queues=["reactive"])
+    async with state.db.tenant_session(org.org_id) as session:
+        states = [(await service.get_incident(session, i)).ai_state for i in ids]
+    assert states == ["done", "done"]
