@@ -217,6 +217,11 @@ def test_log_search_dimension_names_the_computer() -> None:
             b'{"monitorCondition": "Fired"}, "alertContext": 5}}',
             "'data.alertContext' must be an object",
         ),
+        (
+            '{"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": '
+            '{"monitorCondition": "Fired", "firedDateTime": "\u00b2"}}}'.encode(),
+            "'data.essentials.firedDateTime' is not a valid time",
+        ),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )

@@ -181,6 +181,10 @@ def test_without_secret_unauthenticated_requests_are_accepted() -> None:
         (b'{"host": "a", "status": {"reachable": "no"}}', "'status.reachable' must be"),
         (b'{"host": "a", "status": {}}', "'status.reachable' is required"),
         (b'{"token": 7}', "'token' must be a string"),
+        (
+            '{"alert": "x", "severity": "clear", "date": "\u00b2"}'.encode(),
+            "'date' is not a valid time",
+        ),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )

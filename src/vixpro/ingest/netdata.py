@@ -55,6 +55,16 @@ ALERT_SEVERITIES: dict[str, tuple[Status, Severity]] = {
 HOST_FIELDS = ("host", "hostname", "node", "node_name", "nodeName")
 
 
+def _parse_time(value: object, where: str) -> datetime | None:
+    """``parse_time``, with digit-like text it cannot convert (e.g. "²") refused as well."""
+    try:
+        return parse_time(value, where)
+    except PayloadError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        raise PayloadError(f"'{where}' is not a valid time") from exc
+
+
 def check_authorization(request: WebhookRequest, secret: str) -> None:
     """``Authorization: Bearer <secret>`` or basic auth whose password is the secret."""
     given = (request.header("authorization") or "").strip()
@@ -178,7 +188,7 @@ def _alert(document: dict[str, Any]) -> NormalizedAlert:
         )
         if value is not None
     }
-    when = parse_time(document.get("date"), "date")
+    when = _parse_time(document.get("date"), "date")
     title = annotations.get("message") or f"{name} is {word}" + (f" on {host}" if host else "")
     return NormalizedAlert(
         source=SOURCE,

@@ -148,7 +148,13 @@ def _flag(value: object) -> bool:
 
 
 def _time(document: Mapping[str, Any], key: str) -> datetime | None:
-    return parse_time(document.get(key), key)
+    """``parse_time``, with digit-like text it cannot convert (e.g. "²") refused as well."""
+    try:
+        return parse_time(document.get(key), key)
+    except PayloadError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        raise PayloadError(f"'{key}' is not a valid time") from exc
 
 
 def _entity_names(document: Mapping[str, Any]) -> list[str]:
