@@ -44,6 +44,8 @@ class WebhookRequest:
             return json.loads(self.body)
         except UnicodeDecodeError as exc:
             raise PayloadError("the body is not UTF-8 text") from exc
+        except RecursionError as exc:
+            raise PayloadError("the JSON document is nested too deeply") from exc
         except json.JSONDecodeError as exc:
             raise PayloadError(
                 f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -143,7 +145,9 @@ def parse_time(value: object, where: str) -> datetime | None:
     if not isinstance(value, str):
         raise PayloadError(f"'{where}' must be a time string, got {type(value).__name__}")
     text = value.strip()
-    if text.isdigit():
+    if len(text) > 64:
+        raise PayloadError(f"'{where}' is not a time: {truncated_repr(text)}")
+    if text.isascii() and text.isdigit():
         return parse_time(int(text), where)
     if text.startswith("0001-01-01"):
         return None

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
-from vixpro.ingest import alertmanager
+from vixpro.ingest import (
+    alertmanager,
+    azure_monitor,
+    cloudwatch_sns,
+    datadog,
+    generic,
+    grafana,
+    netdata,
+    newrelic,
+    pagerduty,
+    sentry,
+    uptime_kuma,
+    zabbix,
+)
 from vixpro.ingest.base import Adapter
 
-ADAPTERS: dict[str, Adapter] = {module.ADAPTER.source: module.ADAPTER for module in (alertmanager,)}
+ADAPTERS: dict[str, Adapter] = {
+    module.ADAPTER.source: module.ADAPTER
+    for module in (
+        alertmanager,
+        grafana,
+        datadog,
+        zabbix,
+        uptime_kuma,
+        netdata,
+        newrelic,
+        azure_monitor,
+        cloudwatch_sns,
+        sentry,
+        pagerduty,
+        generic,
+    )
+}
 
 
 def adapter(source: str) -> Adapter:
