@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vixpro.accounts import audit
 from vixpro.accounts.errors import Forbidden, InvalidInput, NotFound
 from vixpro.accounts.principal import Principal
+from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.roles import Role
 from vixpro.db.models import Integration
-from vixpro.ingest.base import IntegrationConfig
+from vixpro.ingest.base import IntegrationConfig, WebhookRequest
 from vixpro.ingest.registry import ADAPTERS
 from vixpro.sealed import seal, unseal
 
@@ -219,6 +220,20 @@ async def rotate(
         target_id=str(row.id),
     )
     return view(row, master_key)
+
+
+def sample_alerts(source: str) -> tuple[NormalizedAlert, ...]:
+    """What "Send test alert" submits: the source's sample payload, parsed.
+
+    The sample is ours and in the source's default shape, so it is parsed without the
+    signature check a sender must pass and without the integration's own field mapping.
+    """
+    adapter = ADAPTERS[source]
+    parsed = adapter.parse(
+        WebhookRequest(body=adapter.sample(), headers={"content-type": "application/json"}),
+        IntegrationConfig(),
+    )
+    return parsed.alerts
 
 
 async def delete(session: AsyncSession, principal: Principal, integration_id: uuid.UUID) -> None:

@@ -8,17 +8,37 @@ from vixpro.web.dashboard import (
     approvals,
     audit,
     executions,
+    incidents,
+    integrations,
     invite,
     keys,
     login,
+    maintenance,
     plan,
+    rejected,
     servers,
     staff,
     team,
     tools,
 )
 
-PAGES = (login, plan, servers, tools, approvals, executions, team, keys, audit, invite, staff)
+PAGES = (
+    login,
+    plan,
+    incidents,
+    integrations,
+    servers,
+    maintenance,
+    rejected,
+    tools,
+    approvals,
+    executions,
+    team,
+    keys,
+    audit,
+    invite,
+    staff,
+)
 
 router = APIRouter(include_in_schema=False)
 for module in PAGES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,6 +15,7 @@ from vixpro_agent.protocol import messages as m
 
 from vixpro.accounts.errors import InvalidInput, NotFound
 from vixpro.db.models import Server
+from vixpro.incidents import maintenance
 from vixpro.tools import catalogue, executions, servers
 from vixpro.tools.executions import Requester
 from vixpro.web.dashboard import schema_form
@@ -100,6 +102,8 @@ async def _server_context(
         events = await servers.list_events(session, server_id=server_id, limit=50)
         recent = await executions.list_executions(session, server_id=server_id, limit=10)
         views = await catalogue.tool_views(session, state.manifest)
+        windows = await maintenance.for_server(session, server_id)
+        window_servers = await server_names(session, [s for w in windows for s in w.server_ids])
     runnable = [v for v in views if v.enabled]
     chosen = next((v for v in runnable if v.name == tool), runnable[0] if runnable else None)
     fields = []
@@ -115,6 +119,9 @@ async def _server_context(
         "log_roots": log_roots,
         "cleanup_roots": cleanup_roots,
         "events": events,
+        "windows": windows,
+        "now": datetime.now(UTC),
+        "names": window_servers,
         "recent": recent,
         "tools": runnable,
         "chosen": chosen,

@@ -29,4 +29,75 @@
       try { if (document.execCommand("copy")) done(); } catch (e) { /* selected for manual copy */ }
     }
   });
+  // The options field of the add-integration form shows only for the source it belongs to.
+  function toggleSourceFields() {
+    document.querySelectorAll("select[data-toggles-options]").forEach(function (select) {
+      if (!select.form) return;
+      select.form.querySelectorAll("[data-for-source]").forEach(function (field) {
+        field.hidden = field.getAttribute("data-for-source") !== select.value;
+      });
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target instanceof HTMLSelectElement && event.target.hasAttribute("data-toggles-options")) {
+      toggleSourceFields();
+    }
+  });
+
+  // Live parts of a page: an element with an id, data-live-refresh (the URL that renders it)
+  // and data-live-stream (a Server-Sent Events URL). One EventSource per page; on "changed",
+  // and on every (re)connection so that nothing missed while it was closed stays missed, each
+  // live part is fetched again and swapped for its new copy (open <details> stay open).
+  // Changes that arrive during a refresh are folded into one more refresh.
+  var live = null;
+  var liveUrl = null;
+  var refreshing = false;
+  var refreshAgain = false;
+
+  function refreshLive() {
+    if (!window.htmx) return;
+    if (refreshing) { refreshAgain = true; return; }
+    var parts = document.querySelectorAll("[data-live-refresh][id]");
+    if (!parts.length) return;
+    refreshing = true;
+    var jobs = [];
+    parts.forEach(function (part) {
+      var selector = "#" + part.id;
+      var open = [];
+      part.querySelectorAll("details[open][id]").forEach(function (d) { open.push(d.id); });
+      var job = htmx.ajax("GET", part.getAttribute("data-live-refresh"), {
+        target: selector, select: selector, swap: "outerHTML"
+      });
+      jobs.push(Promise.resolve(job).then(function () {
+        open.forEach(function (id) {
+          var details = document.getElementById(id);
+          if (details) details.open = true;
+        });
+      }));
+    });
+    Promise.all(jobs).catch(function () { /* the next change tries again */ }).then(function () {
+      refreshing = false;
+      if (refreshAgain) { refreshAgain = false; refreshLive(); }
+    });
+  }
+
+  function connectLive() {
+    var part = document.querySelector("[data-live-stream]");
+    var url = part ? part.getAttribute("data-live-stream") : null;
+    if (live && liveUrl === url) return;
+    if (live) { live.close(); live = null; liveUrl = null; }
+    if (!url || !window.EventSource) return;
+    liveUrl = url;
+    live = new EventSource(url);
+    live.addEventListener("ready", refreshLive);
+    live.addEventListener("changed", refreshLive);
+  }
+
+  function onPage() {
+    toggleSourceFields();
+    connectLive();
+  }
+  // htmx:load fires for the first page and for every page or part htmx swaps in (hx-boost).
+  document.addEventListener("htmx:load", onPage);
+  document.addEventListener("DOMContentLoaded", onPage);
 })();
