@@ -220,7 +220,7 @@ def test_log_search_dimension_names_the_computer() -> None:
         (
             '{"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": '
             '{"monitorCondition": "Fired", "firedDateTime": "\u00b2"}}}'.encode(),
-            "'data.essentials.firedDateTime' is not a valid time",
+            "'data.essentials.firedDateTime' is not an ISO 8601 time",
         ),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],

@@ -234,7 +234,7 @@ def test_listed_confirm_hosts_are_allowed_over_http() -> None:
                     ),
                 }
             ).encode(),
-            "'Message.StateChangeTime' is not a valid time",
+            "'Message.StateChangeTime' is not an ISO 8601 time",
         ),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],

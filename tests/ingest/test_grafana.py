@@ -120,9 +120,9 @@ def test_different_alerts_have_different_fingerprints() -> None:
         ),
         (
             '{"alerts": [{"status": "firing", "labels": {}, "startsAt": "²"}]}'.encode(),
-            "could not be read",
+            "'alerts[0].startsAt' is not an ISO 8601 time",
         ),
-        (b"[" * 100_000 + b"]" * 100_000, "could not be read"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
 def test_bad_payload_is_refused_with_reason(body: bytes, reason: str) -> None:

@@ -183,7 +183,7 @@ def test_without_secret_unauthenticated_requests_are_accepted() -> None:
         (b'{"token": 7}', "'token' must be a string"),
         (
             '{"alert": "x", "severity": "clear", "date": "\u00b2"}'.encode(),
-            "'date' is not a valid time",
+            "'date' is not an ISO 8601 time",
         ),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],

@@ -159,7 +159,7 @@ def test_base_url_option_gives_a_link_back() -> None:
         ),
         (
             b'{"heartbeat": {"status": 0, "time": "\xc2\xb2"}, "monitor": {"id": 1}}',
-            "could not be read",
+            "'heartbeat.time' is not an ISO 8601 time",
         ),
     ],
 )

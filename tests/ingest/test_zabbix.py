@@ -208,7 +208,7 @@ def test_camel_case_and_dotted_names_are_read() -> None:
         ),
         (
             b'{"event_id": "1", "event_value": "1", "event_timestamp": "\xc2\xb2"}',
-            "could not be read",
+            "'event_timestamp' is not an ISO 8601 time",
         ),
     ],
 )
