@@ -219,3 +219,48 @@ async def test_another_orgs_incident_is_not_found(client, factory) -> None:
     assert await two.incidents() == []
     assert uuid.UUID(incident["id"])
     assert path_of(url).startswith("/api/v1/webhooks/")
+
+
+async def test_pagerduty_sender_can_resolve_with_the_dedup_key_it_was_given(
+    client, factory
+) -> None:
+    org = await new_org(factory, client)
+    url = (await org.integration("pagerduty"))["webhook_url"]
+    trigger = {
+        "routing_key": "R0123456789abcdef0123456789abcdef",
+        "event_action": "trigger",
+        "payload": {"summary": "Disk full on db-1", "source": "db-1", "severity": "critical"},
+    }
+    answer = await post(client, url, json.dumps(trigger).encode())
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status"] == "success"
+    dedup_key = answer.json()["dedup_key"]
+    assert dedup_key
+    ack = {
+        "routing_key": trigger["routing_key"],
+        "event_action": "acknowledge",
+        "dedup_key": dedup_key,
+    }
+    assert (await post(client, url, json.dumps(ack).encode())).status_code == 202
+    [incident] = await org.incidents()
+    assert incident["state"] == "acknowledged"
+    resolve = {
+        "routing_key": trigger["routing_key"],
+        "event_action": "resolve",
+        "dedup_key": dedup_key,
+    }
+    assert (await post(client, url, json.dumps(resolve).encode())).status_code == 202
+    [incident] = await org.incidents()
+    assert incident["state"] == "resolved"
+
+
+async def test_every_source_sample_goes_through_the_webhook(client, factory) -> None:
+    from vixpro.ingest.registry import ADAPTERS
+
+    org = await new_org(factory, client)
+    for source, adapter in ADAPTERS.items():
+        url = (await org.integration(source))["webhook_url"]
+        headers = {"x-amz-sns-message-type": "Notification"} if source == "cloudwatch_sns" else {}
+        response = await post(client, url, adapter.sample(), **headers)
+        assert response.status_code == 202, (source, response.text)
+        assert response.json()["accepted"] >= 1, source

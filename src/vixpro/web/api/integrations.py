@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from vixpro.incidents import integrations
 from vixpro.incidents.ingest import Submission
+from vixpro.ingest import generic
 from vixpro.ingest.base import IntegrationConfig, WebhookRequest
 from vixpro.ingest.registry import ADAPTERS, sources
 from vixpro.web.api.schemas import Strict
@@ -188,11 +189,13 @@ async def send_test_alert(
         source = row.source
     integrations.require_writer(principal)
     adapter = ADAPTERS[source]
-    # The sample is ours and in the source's default shape, so it is parsed without the
-    # signature check a sender must pass and without the integration's own field mapping.
+    # The sample is ours, so it is parsed without the signature check a sender must pass; the
+    # generic source's sample is shaped by the integration's own field mapping.
+    options = row.options or {}
+    body = generic.sample_for(options) if source == generic.ADAPTER.source else adapter.sample()
     parsed = adapter.parse(
-        WebhookRequest(body=adapter.sample(), headers={"content-type": "application/json"}),
-        IntegrationConfig(),
+        WebhookRequest(body=body, headers={"content-type": "application/json"}),
+        IntegrationConfig(None, options if source == generic.ADAPTER.source else {}),
     )
     outcome = await state.ingest.submit(Submission(principal.org_id, integration_id, parsed.alerts))
     return TestOut(accepted=len(outcome.alert_ids), incident_ids=list(outcome.incident_ids))

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from vixpro.incidents import integrations, rejected
 from vixpro.incidents.ingest import Outcome, StoreError, Submission
+from vixpro.ingest import pagerduty
 from vixpro.ingest.base import Parsed, PayloadError, SignatureError, WebhookRequest
 from vixpro.ingest.registry import ADAPTERS
 from vixpro.web.deps import StateDep
@@ -38,10 +39,9 @@ def accepted_body(source: str, parsed: Parsed, outcome: Outcome) -> dict[str, An
         "truncated": parsed.truncated,
         "incident_ids": [str(i) for i in outcome.incident_ids],
     }
-    if source == "pagerduty" and parsed.alerts:
+    if source == "pagerduty":
         # Events API v2 senders read the dedup_key back from the answer.
-        raw_key = parsed.alerts[0].raw.get("dedup_key")
-        body["dedup_key"] = raw_key if isinstance(raw_key, str) else parsed.alerts[0].fingerprint
+        body.update(pagerduty.accepted_response(parsed))
     return body
 
 
