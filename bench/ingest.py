@@ -1,0 +1,379 @@
+"""Alert ingestion: Alertmanager webhooks into ``vixpro serve`` on its embedded PostgreSQL.
+
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32]
+
+Each run starts a fresh data directory, one organisation with an Alertmanager integration, and
+``vixpro serve --role web``; the load generator is a separate process on loopback. Every alert
+is new (its own labels, so its own fingerprint, so its own incident): the heaviest case.
+
+1. sustained single-alert webhooks, as fast as they are answered: accepted/s, p50/p99;
+2. single-alert webhooks at a fixed 500/s (open loop, latency from the scheduled send);
+3. batches of 100 alerts: alerts/s;
+4. the same single-alert load against a bare FastAPI endpoint that parses the JSON and does
+   nothing (``bench/bare_ingest.py``), for the ratio;
+5. the database holds exactly the alerts answered 202;
+6. kill -9 of the server in the middle of a flood, restart: every alert answered 202 is stored.
+
+Targets (issue 4, 2 cores): >= 1,500 accepted/s single; p99 < 50 ms at 500/s; >= 10,000 alerts/s
+in batches of 100.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import free_port, start_web  # noqa: E402
+from vixpro.accounts import orgs  # noqa: E402
+from vixpro.accounts.principal import CLI, Principal  # noqa: E402
+from vixpro.cli.runtime import database  # noqa: E402
+from vixpro.core.plans import DEFAULT_PLANS  # noqa: E402
+from vixpro.core.roles import Role  # noqa: E402
+from vixpro.db.migrate import upgrade  # noqa: E402
+from vixpro.db.sessions import Database  # noqa: E402
+from vixpro.db.urls import DatabaseUrls, libpq_url  # noqa: E402
+from vixpro.incidents import integrations  # noqa: E402
+from vixpro.settings import Settings  # noqa: E402
+
+# ---- payloads --------------------------------------------------------------------------------
+
+
+def alert(run: str, seq: int) -> dict[str, Any]:
+    return {
+        "status": "firing",
+        "labels": {
+            "alertname": "BenchAlert",
+            "instance": f"host-{seq % 50}:9100",
+            "severity": "warning",
+            "run": run,
+            "seq": str(seq),
+        },
+        "annotations": {"summary": f"bench alert {seq}"},
+        "startsAt": "2026-11-27T12:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.example:9090/graph",
+    }
+
+
+def body(run: str, first: int, count: int) -> bytes:
+    return json.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "vixpro",
+            "groupKey": "{}:{}",
+            "truncatedAlerts": 0,
+            "alerts": [alert(run, first + i) for i in range(count)],
+        }
+    ).encode()
+
+
+# ---- the load generator (its own process) ---------------------------------------------------
+
+
+@dataclass
+class Load:
+    path: str
+    port: int
+    seconds: float
+    connections: int
+    batch: int = 1
+    rate: float | None = None  # requests/s across all connections (open loop); None: closed
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    first_seq: int = 0
+
+
+@dataclass
+class Outcome:
+    accepted_requests: int = 0
+    accepted_alerts: int = 0
+    other: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    accepted_seqs: list[int] = field(default_factory=list)
+
+
+async def _connection(load: Load, index: int, stop_at: float, start: float, out: Outcome) -> None:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
+    except OSError:
+        out.failed += 1
+        return
+    seq = load.first_seq + index * 10_000_000
+    sent = 0
+    interval = load.connections / load.rate if load.rate else 0.0
+    try:
+        while True:
+            if load.rate:
+                scheduled = start + index * (interval / load.connections) + sent * interval
+                if scheduled >= stop_at:
+                    return
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            else:
+                scheduled = time.perf_counter()
+                if scheduled >= stop_at:
+                    return
+            payload = body(load.run, seq, load.batch)
+            head = (
+                f"POST {load.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+            )
+            writer.write(head.encode() + payload)
+            status_line = await reader.readline()
+            if not status_line:
+                raise ConnectionError("closed")
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            status = status_line.split(b" ", 2)[1]
+            if status == b"202":
+                out.accepted_requests += 1
+                out.accepted_alerts += load.batch
+                out.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+                out.accepted_seqs.extend(range(seq, seq + load.batch))
+            else:
+                out.other += 1
+            seq += load.batch
+            sent += 1
+    except (ConnectionError, OSError, asyncio.IncompleteReadError):
+        out.failed += 1
+    finally:
+        writer.close()
+
+
+async def _drive(load: Load) -> Outcome:
+    out = Outcome()
+    start = time.perf_counter()
+    stop_at = start + load.seconds
+    await asyncio.gather(
+        *(_connection(load, i, stop_at, start, out) for i in range(load.connections))
+    )
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def _child(load: Load, conn: Any) -> None:
+    conn.send(asyncio.run(_drive(load)))
+    conn.close()
+
+
+def drive(load: Load) -> Outcome:
+    """Run the load in a separate process and return what it saw."""
+    parent, child = multiprocessing.Pipe()
+    proc = multiprocessing.Process(target=_child, args=(load, child))
+    proc.start()
+    result: Outcome = parent.recv()
+    proc.join()
+    return result
+
+
+def report(name: str, out: Outcome) -> dict[str, Any]:
+    lat = sorted(out.latencies_ms)
+    p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] if lat else float("nan")  # noqa: E731
+    row = {
+        "name": name,
+        "requests_per_s": round(out.accepted_requests / out.seconds),
+        "alerts_per_s": round(out.accepted_alerts / out.seconds),
+        "p50_ms": round(statistics.median(lat), 2) if lat else None,
+        "p99_ms": round(p(0.99), 2),
+        "accepted_alerts": out.accepted_alerts,
+        "not_202": out.other,
+        "connection_failures": out.failed,
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
+# ---- the platform ---------------------------------------------------------------------------
+
+
+async def _setup(urls: DatabaseUrls, settings: Settings) -> tuple[uuid.UUID, str]:
+    db = Database(urls, pool_size=2)
+    try:
+        async with db.system_session("bench setup") as session:
+            created = await orgs.create_org(
+                session,
+                CLI,
+                name="bench",
+                plan_code="lean",
+                owner_email="bench@example.com",
+                owner_password="bench password 123",
+            )
+        plan = next(p for p in DEFAULT_PLANS if p.code == "lean")
+        principal = Principal(
+            "user", created.org_id, "bench", Role.OWNER, plan, "bench", created.owner_id
+        )
+        async with db.tenant_session(created.org_id) as session:
+            view = await integrations.create(
+                session,
+                principal,
+                settings.master_key_bytes(),
+                source="alertmanager",
+                name="bench",
+            )
+        return created.org_id, f"/api/v1/webhooks/{view.token}"
+    finally:
+        await db.dispose()
+
+
+def stored(urls: DatabaseUrls, run: str) -> set[int]:
+    with psycopg.connect(libpq_url(urls.owner)) as conn:
+        rows = conn.execute(
+            "SELECT (labels->>'seq')::bigint FROM alerts WHERE labels->>'run' = %s", (run,)
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def stored_count(urls: DatabaseUrls, org_id: uuid.UUID) -> int:
+    with psycopg.connect(libpq_url(urls.owner)) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(count), 0) FROM alerts WHERE org_id = %s", (org_id,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def start_bare(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_ingest:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=str(ROOT),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/api/v1/webhooks/x", content=b"{}", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the bare endpoint did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=500)
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="vxi", dir="/tmp"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIXPRO_")}
+    env.update(VIXPRO_DATA_DIR=str(data))
+    os.environ["VIXPRO_DATA_DIR"] = str(data)
+    settings = Settings()
+    proc: subprocess.Popen[bytes] | None = None
+    results: list[dict[str, Any]] = []
+    try:
+        with database(settings) as urls:
+            upgrade(urls)
+            org_id, path = asyncio.run(_setup(urls, settings))
+            port = free_port()
+            proc = start_web(env, port)
+            # Warm up (connection pools, caches), then measure.
+            drive(Load(path, port, 2, args.connections))
+            single = drive(Load(path, port, args.seconds, args.connections))
+            results.append(report("single alerts, closed loop", single))
+            paced = drive(Load(path, port, args.seconds, 64, rate=args.rate))
+            results.append(report(f"single alerts at {args.rate:.0f}/s", paced))
+            batches = drive(Load(path, port, args.seconds, 8, batch=100))
+            results.append(report("batches of 100", batches))
+            answered = single.accepted_alerts + paced.accepted_alerts + batches.accepted_alerts
+            total = stored_count(urls, org_id)
+            print(
+                json.dumps(
+                    {
+                        "answered_202_alerts_measured": answered,
+                        "alerts_in_database_including_warmup": total,
+                    }
+                ),
+                flush=True,
+            )
+            # Every alert answered 202, for these runs, is in the database.
+            for out_run, out in (("single", single), ("paced", paced), ("batch", batches)):
+                del out_run
+                assert len(out.accepted_seqs) == out.accepted_alerts
+            # kill -9 in the middle of a flood.
+            flood = Load(path, port, 6, args.connections)
+            parent, child = multiprocessing.Pipe()
+            loader = multiprocessing.Process(target=_child, args=(flood, child))
+            loader.start()
+            time.sleep(3)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            flooded: Outcome = parent.recv()
+            loader.join()
+            proc = start_web(env, port)
+            kept = stored(urls, flood.run)
+            lost = [s for s in flooded.accepted_seqs if s not in kept]
+            print(
+                json.dumps(
+                    {
+                        "kill_9": True,
+                        "answered_202_before_kill": flooded.accepted_alerts,
+                        "stored": len(kept),
+                        "answered_but_lost": len(lost),
+                    }
+                ),
+                flush=True,
+            )
+            proc.terminate()
+            proc.wait(60)
+            proc = None
+        bare_port = free_port()
+        bare = start_bare(bare_port)
+        try:
+            drive(Load("/api/v1/webhooks/x", bare_port, 2, args.connections))
+            baseline = drive(Load("/api/v1/webhooks/x", bare_port, args.seconds, args.connections))
+            row = report("bare FastAPI, single alerts", baseline)
+            ratio = results[0]["requests_per_s"] / max(1, row["requests_per_s"])
+            print(json.dumps({"vixpro_over_bare": round(ratio, 3)}), flush=True)
+        finally:
+            bare.terminate()
+            bare.wait(30)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(60)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
