@@ -141,6 +141,30 @@ async def test_bad_integration_input_is_shown_next_to_the_form(
         assert r.status_code == 422 and "name: must be 1 to 120 characters" in _text(r.text)
 
 
+async def test_generic_source_takes_its_field_mapping_as_json_options(
+    app: FastAPI, factory: Factory
+) -> None:
+    org = await factory.org()
+    async with _signed_in(app, org.owner_email) as (client, csrf):
+        page = await client.get("/integrations")
+        assert 'data-for-source="generic"' in page.text
+        form = {"csrf_token": csrf, "source": "generic", "name": "Homegrown"}
+        r = await client.post("/integrations", data={**form, "options": "{not json"})
+        assert r.status_code == 422 and "options: is not valid JSON" in _text(r.text)
+        assert "{not json" in r.text  # kept in the textarea
+        r = await client.post("/integrations", data={**form, "options": "[1, 2]"})
+        assert r.status_code == 422 and "options: must be a JSON object" in _text(r.text)
+        r = await client.post("/integrations", data={**form, "options": '{"colour": "red"}'})
+        assert r.status_code == 422 and "unknown option 'colour'" in _text(r.text)
+        r = await client.post(
+            "/integrations",
+            data={**form, "options": '{"alerts": "data.items", "fields": {"title": "summary"}}'},
+        )
+        assert r.status_code == 303, r.text
+        page = await client.get("/integrations")
+        assert "Added Homegrown." in _text(page.text) and "Generic JSON webhook" in page.text
+
+
 async def test_rotate_disable_secret_and_remove_change_what_the_webhook_accepts(
     app: FastAPI, factory: Factory
 ) -> None:
