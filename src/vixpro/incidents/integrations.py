@@ -19,6 +19,7 @@ from vixpro.accounts.principal import Principal
 from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.roles import Role
 from vixpro.db.models import Integration
+from vixpro.ingest import generic
 from vixpro.ingest.base import IntegrationConfig, WebhookRequest
 from vixpro.ingest.registry import ADAPTERS
 from vixpro.sealed import seal, unseal
@@ -222,16 +223,21 @@ async def rotate(
     return view(row, master_key)
 
 
-def sample_alerts(source: str) -> tuple[NormalizedAlert, ...]:
-    """What "Send test alert" submits: the source's sample payload, parsed.
+def sample_alerts(
+    source: str, options: dict[str, Any] | None = None
+) -> tuple[NormalizedAlert, ...]:
+    """What "Send test alert" submits: the source's sample payload, parsed (as the API does).
 
-    The sample is ours and in the source's default shape, so it is parsed without the
-    signature check a sender must pass and without the integration's own field mapping.
+    The sample is ours, so it is parsed without the signature check a sender must pass; the
+    generic source's sample is shaped by the integration's own field mapping (``options``).
     """
     adapter = ADAPTERS[source]
+    options = options or {}
+    is_generic = source == generic.ADAPTER.source
+    body = generic.sample_for(options) if is_generic else adapter.sample()
     parsed = adapter.parse(
-        WebhookRequest(body=adapter.sample(), headers={"content-type": "application/json"}),
-        IntegrationConfig(),
+        WebhookRequest(body=body, headers={"content-type": "application/json"}),
+        IntegrationConfig(None, options if is_generic else {}),
     )
     return parsed.alerts
 

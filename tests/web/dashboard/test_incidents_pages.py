@@ -163,6 +163,14 @@ async def test_generic_source_takes_its_field_mapping_as_json_options(
         assert r.status_code == 303, r.text
         page = await client.get("/integrations")
         assert "Added Homegrown." in _text(page.text) and "Generic JSON webhook" in page.text
+        integration_id = re.search(
+            r'data-integration="([0-9a-f-]+)" data-name="Homegrown"', page.text
+        )
+        assert integration_id
+        # The test alert follows the mapping, and opens an incident.
+        r = await client.post(f"/integrations/{integration_id[1]}/test", data={"csrf_token": csrf})
+        assert r.status_code == 200, r.text
+        assert INCIDENT_LINK.search(r.text.split('id="test-result"', 1)[1])
 
 
 async def test_rotate_disable_secret_and_remove_change_what_the_webhook_accepts(

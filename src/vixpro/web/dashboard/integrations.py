@@ -133,11 +133,10 @@ async def send_test_alert(
     try:
         async with state.db.tenant_session(principal.org_id) as session:
             row = await integrations.get(session, integration_id)
-            name, source = row.name, row.source
+            name, source, options = row.name, row.source, row.options
         integrations.require_writer(principal)
-        outcome = await state.ingest.submit(
-            Submission(principal.org_id, integration_id, integrations.sample_alerts(source))
-        )
+        alerts = integrations.sample_alerts(source, options)
+        outcome = await state.ingest.submit(Submission(principal.org_id, integration_id, alerts))
         found: list[Incident] = []
         async with state.db.tenant_session(principal.org_id) as session:
             for incident_id in outcome.incident_ids:
