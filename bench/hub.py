@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,12 @@ from bench.loadgen import run
 from bench.simagent import hold_in_process
 
 TOOL = "load_uptime"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -56,6 +63,7 @@ def main() -> None:
                     body=body,
                 )
             )
+            cpu_before = process_cpu_seconds(platform.process.pid)
             result = asyncio.run(
                 run(
                     "127.0.0.1",
@@ -68,9 +76,12 @@ def main() -> None:
                     body=body,
                 )
             )
+            cpu = process_cpu_seconds(platform.process.pid) - cpu_before
+            per_call = cpu / max(1, result.requests + result.errors) * 1000
             print(
                 f"{agents:>3} host agent(s): {result.rps:7.0f} calls/s  p50 {result.p50:6.2f} ms  "
-                f"p99 {result.percentile(99):6.2f} ms  ({result.requests} ok, {result.errors} errors)",
+                f"p99 {result.percentile(99):6.2f} ms  ({result.requests} ok, {result.errors} errors; "
+                f"web process {per_call:.2f} ms CPU per call)",
                 flush=True,
             )
             holder.terminate()

@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
@@ -26,6 +27,31 @@ _SET_TENANT = text(
     "SELECT set_config('app.org_id', :org, true), set_config('app.user_id', :user, true)"
 )
 _SET_TENANT_PLAIN = "SELECT set_config('app.org_id', %s, true), set_config('app.user_id', '', true)"
+
+# Group commit of hot-path statements (``Database.tenant_statement``): transactions in flight at
+# once per organisation, and statements per transaction.
+GROUP_COMMIT_FLUSHERS = 2
+GROUP_COMMIT_MAX = 64
+
+
+@dataclass(frozen=True, eq=False)
+class SharedStatement:
+    """A statement that several callers share in one execution (``Database.tenant_statement``).
+
+    Each name in ``params`` arrives as an array with one element per caller (cast it, e.g.
+    ``%(id)s::uuid[]``, and read it with ``unnest(...) WITH ORDINALITY``); each row returned
+    starts with the 1-based position of the caller it belongs to.
+    """
+
+    query: LiteralString
+    params: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Pending:
+    statement: SharedStatement
+    params: Mapping[str, Any]
+    future: asyncio.Future[list[tuple[Any, ...]]]
 
 
 class Database:
@@ -66,6 +92,9 @@ class Database:
             name="vixpro-tenant",
         )
         self._tenant_open = asyncio.Lock()
+        self._tenant_queues: dict[uuid.UUID, list[_Pending]] = {}
+        self._tenant_flushers: dict[uuid.UUID, int] = {}
+        self._tenant_tasks: set[asyncio.Task[None]] = set()
         self._app = async_sessionmaker(self.app_engine, expire_on_commit=False)
         self._system = async_sessionmaker(self.system_engine, expire_on_commit=False)
 
@@ -109,36 +138,121 @@ class Database:
             yield conn
 
     async def tenant_statement(
-        self, org_id: uuid.UUID, query: LiteralString, params: Mapping[str, Any]
+        self, org_id: uuid.UUID, statement: SharedStatement, params: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
-        """One statement in its own transaction as the app role, seeing only ``org_id``'s rows
-        (row-level security), and its rows.
+        """Run ``statement`` for one caller as the app role, seeing only ``org_id``'s rows
+        (row-level security), in a durably committed transaction; return this caller's rows
+        (without their position column).
 
-        ``BEGIN``, ``set_config('app.org_id', ..., true)``, the statement and ``COMMIT`` travel
-        together in pipeline mode: one round trip to PostgreSQL and no ORM work. The commit is
-        durable (``synchronous_commit`` as configured).
+        The hot path of tool calls: no ORM, and group commit. Callers for the same organisation
+        that arrive while an earlier transaction is in flight share the next one, and callers
+        of the same statement in it share one execution (their parameters as arrays). ``BEGIN``,
+        ``set_config('app.org_id', ..., true)``, the statements and ``COMMIT`` travel together in
+        pipeline mode: one round trip. If a shared transaction fails, each caller is retried
+        alone, so that only the faulty one sees the error.
         """
+        future: asyncio.Future[list[tuple[Any, ...]]] = asyncio.get_running_loop().create_future()
+        queue = self._tenant_queues.get(org_id)
+        if queue is None:
+            queue = self._tenant_queues[org_id] = []
+        queue.append(_Pending(statement, params, future))
+        flushers = self._tenant_flushers.get(org_id, 0)
+        if flushers < GROUP_COMMIT_FLUSHERS:
+            self._tenant_flushers[org_id] = flushers + 1
+            task = asyncio.create_task(self._flush_tenant(org_id))
+            self._tenant_tasks.add(task)
+            task.add_done_callback(self._tenant_tasks.discard)
+        return await future
+
+    async def _flush_tenant(self, org_id: uuid.UUID) -> None:
+        batch: list[_Pending] = []
+        try:
+            while True:
+                queue = self._tenant_queues.get(org_id)
+                if not queue:
+                    break
+                batch = queue[:GROUP_COMMIT_MAX]
+                del queue[:GROUP_COMMIT_MAX]
+                if not queue:
+                    del self._tenant_queues[org_id]
+                batch = [item for item in batch if not item.future.done()]  # callers gone
+                if batch:
+                    await self._commit_batch(org_id, batch)
+                batch = []
+        except BaseException:
+            for item in batch:
+                if not item.future.done():
+                    item.future.cancel()
+            raise
+        finally:
+            left = self._tenant_flushers[org_id] - 1
+            if left:
+                self._tenant_flushers[org_id] = left
+            else:
+                del self._tenant_flushers[org_id]
+
+    async def _commit_batch(self, org_id: uuid.UUID, batch: list[_Pending]) -> None:
+        try:
+            results = await self._tenant_transaction(org_id, batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
+                return
+            for item in batch:  # alone, so that one faulty caller fails only itself
+                try:
+                    rows = (await self._tenant_transaction(org_id, [item]))[0]
+                except Exception as alone:
+                    if not item.future.done():
+                        item.future.set_exception(alone)
+                else:
+                    if not item.future.done():
+                        item.future.set_result(rows)
+            return
+        for item, rows in zip(batch, results, strict=True):
+            if not item.future.done():
+                item.future.set_result(rows)
+
+    async def _tenant_transaction(
+        self, org_id: uuid.UUID, batch: list[_Pending]
+    ) -> list[list[tuple[Any, ...]]]:
+        """One transaction for ``batch``; each caller's rows, in order."""
+        groups: dict[SharedStatement, list[int]] = {}
+        for index, item in enumerate(batch):
+            groups.setdefault(item.statement, []).append(index)
         if self._tenant_pool.closed:
             async with self._tenant_open:
                 if self._tenant_pool.closed:
                     await self._tenant_pool.open()
+        results: list[list[tuple[Any, ...]]] = [[] for _ in batch]
         async with self._tenant_pool.connection() as conn:
             try:
                 async with conn.pipeline() as pipeline:
                     await conn.execute("BEGIN")
                     await conn.execute(_SET_TENANT_PLAIN, (str(org_id),))
-                    cursor = await conn.execute(query, params)
+                    cursors = []
+                    for statement, members in groups.items():
+                        arrays = {
+                            name: [batch[i].params[name] for i in members]
+                            for name in statement.params
+                        }
+                        cursors.append((members, await conn.execute(statement.query, arrays)))
                     await conn.execute("COMMIT")
                     await pipeline.sync()
-                    rows = await cursor.fetchall() if cursor.description else []
+                    for members, cursor in cursors:
+                        for row in await cursor.fetchall() if cursor.description else []:
+                            results[members[row[0] - 1]].append(row[1:])
             except BaseException:
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     with contextlib.suppress(Exception):
                         await conn.execute("ROLLBACK")
                 raise
-        return rows
+        return results
 
     async def dispose(self) -> None:
+        for task in list(self._tenant_tasks):
+            task.cancel()
+        await asyncio.gather(*self._tenant_tasks, return_exceptions=True)
         await self.app_engine.dispose()
         await self.system_engine.dispose()
         if not self._counter_pool.closed:

@@ -24,7 +24,7 @@ from sqlalchemy import select, text, update
 from vixpro_agent.protocol import messages as m
 
 from vixpro.db.models import Manifest, Server, ToolExecution
-from vixpro.db.sessions import Database
+from vixpro.db.sessions import Database, SharedStatement
 from vixpro.db.urls import libpq_url
 from vixpro.hub.presence import Presence
 
@@ -39,22 +39,55 @@ RUNNING_MARK_SECONDS = 1.0
 Send = Callable[[str], Awaitable[None]]
 Receive = Callable[[], Awaitable[str | None]]
 
-# A tool_executions row as the hot path reads it back (plain statements, no ORM session).
-_STORE = (
-    "UPDATE tool_executions SET status = %(status)s, output = %(output)s::jsonb, "
-    "truncated = %(truncated)s, error = %(error)s, error_kind = %(error_kind)s, "
-    "duration_ms = %(duration_ms)s, started_at = coalesce(started_at, %(started_at)s), "
-    "finished_at = %(finished_at)s "
-    "WHERE id = %(id)s AND status IN ('queued', 'running') "
-    "RETURNING id, org_id, server_id, tool, risk, params, requested_by_type, requested_by_id, "
-    "requested_by_label, area, incident_id, status, output, truncated, error, error_kind, "
-    "duration_ms, deadline_ms, created_at, started_at, finished_at"
+# Results written to their execution rows; callers share one execution (group commit, see
+# ``Database.tenant_statement``). Each row comes back as the hot path reads it (no ORM).
+_STORE = SharedStatement(
+    """
+WITH res AS (
+    SELECT * FROM unnest(
+        %(id)s::uuid[], %(status)s::text[], %(output)s::jsonb[], %(truncated)s::bool[],
+        %(error)s::text[], %(error_kind)s::text[], %(duration_ms)s::int[],
+        %(started_at)s::timestamptz[], %(finished_at)s::timestamptz[]
+    ) WITH ORDINALITY AS r(
+        id, status, output, truncated, error, error_kind, duration_ms, started_at, finished_at, n
+    )
 )
-EXECUTION_COLUMNS = tuple(c.strip() for c in _STORE.rsplit("RETURNING", 1)[1].split(","))
-_SERVER_ROUTE = "SELECT replica, last_seen_at FROM servers WHERE id = %(id)s"
-_QUEUED_CALL = (
-    "SELECT server_id, tool, params, deadline_ms FROM tool_executions "
-    "WHERE id = %(id)s AND status = 'queued'"
+UPDATE tool_executions AS t
+SET status = res.status, output = res.output, truncated = res.truncated, error = res.error,
+    error_kind = res.error_kind, duration_ms = res.duration_ms,
+    started_at = coalesce(t.started_at, res.started_at), finished_at = res.finished_at
+FROM res
+WHERE t.id = res.id AND t.status IN ('queued', 'running')
+RETURNING res.n, t.id, t.org_id, t.server_id, t.tool, t.risk, t.params, t.requested_by_type,
+    t.requested_by_id, t.requested_by_label, t.area, t.incident_id, t.status, t.output,
+    t.truncated, t.error, t.error_kind, t.duration_ms, t.deadline_ms, t.created_at,
+    t.started_at, t.finished_at
+""",
+    (
+        "id",
+        "status",
+        "output",
+        "truncated",
+        "error",
+        "error_kind",
+        "duration_ms",
+        "started_at",
+        "finished_at",
+    ),
+)
+EXECUTION_COLUMNS = tuple(
+    column.strip().removeprefix("t.") for column in _STORE.query.rsplit("res.n,", 1)[1].split(",")
+)
+_SERVER_ROUTE = SharedStatement(
+    "SELECT r.n, s.replica, s.last_seen_at "
+    "FROM unnest(%(id)s::uuid[]) WITH ORDINALITY AS r(id, n) JOIN servers AS s ON s.id = r.id",
+    ("id",),
+)
+_QUEUED_CALL = SharedStatement(
+    "SELECT r.n, e.server_id, e.tool, e.params, e.deadline_ms "
+    "FROM unnest(%(id)s::uuid[]) WITH ORDINALITY AS r(id, n) "
+    "JOIN tool_executions AS e ON e.id = r.id WHERE e.status = 'queued'",
+    ("id",),
 )
 Row = dict[str, Any]
 

@@ -28,56 +28,93 @@ from vixpro.core.roles import Role
 from vixpro.db.action_items import raise_action_item
 from vixpro.db.models import Approval, Manifest, ToolExecution
 from vixpro.db.paging import keyset
-from vixpro.db.sessions import Database
+from vixpro.db.sessions import Database, SharedStatement
 from vixpro.hub.hub import Call, Hub
 from vixpro.tools.catalogue import default_permissions, tool_spec
 from vixpro.tools.servers import get_server
 
-# One round trip for a tool request: the server as the organisation sees it (row-level security),
-# the organisation's permission on the tool (its setting, or the default for the tool's risk),
-# and, when everything allows it ("go": the tool exists and the parameters are valid), the
-# execution row, its approval if one is required, and the audit event. The first row always
-# comes back, so that the caller can say which check refused.
-_REQUEST = """
-WITH srv AS (
-    SELECT status FROM servers WHERE id = %(server)s
-), perm AS (
-    SELECT coalesce(s.enabled, %(default_enabled)s) AS enabled,
-           coalesce(s.approval_required, %(default_approval)s) AS approval
-    FROM (SELECT 1) AS one
-    LEFT JOIN tool_settings AS s ON s.tool = %(tool)s
-), go AS (
-    SELECT perm.approval FROM srv, perm
-    WHERE %(go)s AND perm.enabled AND NOT (srv.status = 'tampered' AND %(risk)s = 'mutate')
+# A tool request, checked and recorded in one statement that concurrent requests share (group
+# commit, see ``Database.tenant_statement``): the server as the organisation sees it (row-level
+# security), the organisation's permission on the tool (its setting, or the default for the
+# tool's risk) and, when everything allows it ("go": the tool exists and the parameters are
+# valid), the execution row, its approval if one is required, and the audit event. Every caller
+# gets its row back, so that it can say which check refused.
+_REQUEST = SharedStatement(
+    """
+WITH req AS (
+    SELECT * FROM unnest(
+        %(id)s::uuid[], %(org)s::uuid[], %(server)s::uuid[], %(tool)s::text[], %(risk)s::text[],
+        %(default_enabled)s::bool[], %(default_approval)s::bool[], %(go)s::bool[],
+        %(params)s::jsonb[], %(by_type)s::text[], %(by_id)s::uuid[], %(by_label)s::text[],
+        %(ip)s::text[], %(area)s::text[], %(incident)s::uuid[], %(deadline)s::int[],
+        %(approval_id)s::uuid[], %(expires)s::timestamptz[], %(audit_id)s::uuid[],
+        %(details)s::jsonb[]
+    ) WITH ORDINALITY AS r(
+        id, org_id, server_id, tool, risk, default_enabled, default_approval, go, params,
+        by_type, by_id, by_label, ip, area, incident_id, deadline_ms, approval_id, expires_at,
+        audit_id, details, n
+    )
+), chk AS (
+    SELECT req.*, srv.status AS server_status,
+           coalesce(ts.enabled, req.default_enabled) AS enabled,
+           coalesce(ts.approval_required, req.default_approval) AS approval
+    FROM req
+    LEFT JOIN servers AS srv ON srv.id = req.server_id
+    LEFT JOIN tool_settings AS ts ON ts.tool = req.tool
 ), ins AS (
     INSERT INTO tool_executions (
         id, org_id, server_id, tool, risk, params, requested_by_type, requested_by_id,
         requested_by_label, area, incident_id, status, deadline_ms
     )
-    SELECT %(id)s, %(org)s, %(server)s, %(tool)s, %(risk)s, %(params)s::jsonb, %(by_type)s,
-           %(by_id)s::uuid, %(by_label)s, %(area)s, %(incident)s::uuid,
-           CASE WHEN go.approval THEN 'awaiting_approval' ELSE 'queued' END, %(deadline)s::int
-    FROM go
-    RETURNING status
+    SELECT id, org_id, server_id, tool, risk, params, by_type, by_id, by_label, area,
+           incident_id, CASE WHEN approval THEN 'awaiting_approval' ELSE 'queued' END,
+           deadline_ms
+    FROM chk
+    WHERE go AND enabled AND server_status IS NOT NULL
+      AND NOT (server_status = 'tampered' AND risk = 'mutate')
+    RETURNING id, status
 ), appr AS (
     INSERT INTO approvals (id, org_id, execution_id, state, expires_at)
-    SELECT %(approval_id)s, %(org)s, %(id)s, 'pending', %(expires)s::timestamptz
-    FROM ins WHERE ins.status = 'awaiting_approval'
+    SELECT chk.approval_id, chk.org_id, chk.id, 'pending', chk.expires_at
+    FROM chk JOIN ins ON ins.id = chk.id
+    WHERE ins.status = 'awaiting_approval'
 ), aud AS (
     INSERT INTO audit_events (
         id, org_id, actor_type, actor_id, actor_label, action, target_type, target_id,
         details, ip
     )
-    SELECT %(audit_id)s, %(org)s, %(by_type)s, %(by_id)s::uuid, %(by_label)s, 'tool.requested',
-           'tool_execution', %(id_text)s,
-           %(details)s::jsonb
-               || jsonb_build_object('approval_required', ins.status = 'awaiting_approval'),
-           %(ip)s
-    FROM ins
+    SELECT chk.audit_id, chk.org_id, chk.by_type, chk.by_id, chk.by_label, 'tool.requested',
+           'tool_execution', chk.id::text,
+           chk.details || jsonb_build_object('approval_required', ins.status = 'awaiting_approval'),
+           chk.ip
+    FROM chk JOIN ins ON ins.id = chk.id
 )
-SELECT srv.status, perm.enabled, perm.approval, ins.status
-FROM perm LEFT JOIN srv ON true LEFT JOIN ins ON true
-"""
+SELECT chk.n, chk.server_status, chk.enabled, chk.approval, ins.status
+FROM chk LEFT JOIN ins ON ins.id = chk.id
+""",
+    (
+        "id",
+        "org",
+        "server",
+        "tool",
+        "risk",
+        "default_enabled",
+        "default_approval",
+        "go",
+        "params",
+        "by_type",
+        "by_id",
+        "by_label",
+        "ip",
+        "area",
+        "incident",
+        "deadline",
+        "approval_id",
+        "expires",
+        "audit_id",
+        "details",
+    ),
+)
 
 # Failures that are the platform's problem, not the server's: tracked as action items.
 PLATFORM_FAILURES = {m.ERR_CRASHED, m.ERR_UNAVAILABLE, m.ERR_UNKNOWN_TOOL}
@@ -149,7 +186,6 @@ class Runner:
             _REQUEST,
             {
                 "id": execution_id,
-                "id_text": str(execution_id),
                 "org": org_id,
                 "server": server_id,
                 "tool": tool,
