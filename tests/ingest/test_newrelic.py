@@ -192,7 +192,10 @@ def test_configured_secret_refuses_missing_or_wrong(headers: dict[str, str], rea
         (b'{"current_state": "open", "targets": {}}', "'targets' must be a list"),
         (b'{"current_state": "open", "targets": [1]}', "'targets[0]' must be an object"),
         (b'{"current_state": "open", "timestamp": 1e300}', "'timestamp' is not a valid Unix"),
-        ('{"state": "CLOSED", "createdAt": "\u00b2"}'.encode(), "'createdAt' is not an ISO 8601 time"),
+        (
+            '{"state": "CLOSED", "createdAt": "\u00b2"}'.encode(),
+            "'createdAt' is not an ISO 8601 time",
+        ),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )

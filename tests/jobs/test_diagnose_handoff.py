@@ -27,7 +27,7 @@ def _alert(name: str) -> NormalizedAlert:
 
 
 async def _incidents(state: AppState, org_id: uuid.UUID, n: int) -> list[uuid.UUID]:
-    ids = []
+    ids: list[uuid.UUID] = []
     for i in range(n):
         outcome = await state.ingest.submit(Submission(org_id, None, (_alert(f"a{i}"),)))
         ids.extend(outcome.incident_ids)

@@ -143,6 +143,9 @@ INCIDENT_COLUMNS = (
 )
 
 
+LINKED_SELECT = (
+    "SELECT " + ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(",")) + " "
+)
 STORM_SELECT = (
     "SELECT s.server_id, s.id, s.incident_id, s.alerts, s.last_alert_at, "
     + ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(","))
@@ -585,10 +588,11 @@ async def _read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: l
             (org, fingerprints),
         )
         linked = await conn.execute(
-            f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ("  # noqa: S608 - constant column list
-            "SELECT DISTINCT ON (fingerprint) incident_id FROM alerts "
-            "WHERE org_id = %s AND fingerprint = ANY(%s) ORDER BY fingerprint, last_seen_at DESC)",
-            (org, fingerprints),
+            LINKED_SELECT  # noqa: S608 - constant column list
+            + "FROM (SELECT DISTINCT ON (fingerprint) incident_id FROM alerts "
+            "WHERE org_id = %s AND fingerprint = ANY(%s) ORDER BY fingerprint, last_seen_at DESC) a "
+            "JOIN incidents i ON i.id = a.incident_id WHERE i.org_id = %s",
+            (org, fingerprints, org),
         )
         number = await conn.execute(
             "SELECT coalesce(max(number), 0) + 1 FROM incidents WHERE org_id = %s", (org,)
@@ -911,6 +915,7 @@ class IngestWriter:
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
         self._tasks: list[asyncio.Task[None]] = []
+        self._after_tasks: set[asyncio.Task[None]] = set()
         self.on_committed = on_committed
 
     async def start(self) -> None:
@@ -924,6 +929,8 @@ class IngestWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._after_tasks:
+            await asyncio.gather(*self._after_tasks, return_exceptions=True)
         await self._pool.close()
 
     async def submit(self, submission: Submission) -> Outcome:
@@ -959,11 +966,18 @@ class IngestWriter:
             return
         for (_, future), outcome in zip(items, outcomes, strict=True):
             _settle(future, outcome=outcome)
-        if self.on_committed is not None:
-            try:
-                await self.on_committed([s for s, _ in items], outcomes)
-            except Exception:
-                log.exception("after-commit hook failed; the sweep will pick the incidents up")
+        if self.on_committed is not None and any(o.queued_for_ai for o in outcomes):
+            # In the background, so that the next batch does not wait for it.
+            task = asyncio.create_task(self._after([s for s, _ in items], outcomes))  # noqa: RUF006 - kept in self._after_tasks
+            self._after_tasks.add(task)
+            task.add_done_callback(self._after_tasks.discard)
+
+    async def _after(self, submissions: list[Submission], outcomes: list[Outcome]) -> None:
+        assert self.on_committed is not None
+        try:
+            await self.on_committed(submissions, outcomes)
+        except Exception:
+            log.exception("after-commit hook failed; the sweep will pick the incidents up")
 
     async def _transaction(self, submissions: list[Submission]) -> list[Outcome]:
         async with self._pool.connection() as conn, conn.transaction():

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterable
 
 from procrastinate import App
-from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 
 from vixpro.core.incidents import AiState
@@ -22,17 +21,16 @@ DIAGNOSE = "vixpro.diagnose_incident"
 
 
 async def defer_diagnoses(app: App, org_id: uuid.UUID, incident_ids: Iterable[uuid.UUID]) -> int:
-    """Defer one ``diagnose_incident`` job per incident (a queueing lock keeps it to one)."""
-    deferred = 0
-    for incident_id in incident_ids:
-        try:
-            await app.configure_task(
-                DIAGNOSE, queueing_lock=f"diagnose:{incident_id}", queue="reactive"
-            ).defer_async(org_id=str(org_id), incident_id=str(incident_id))
-            deferred += 1
-        except AlreadyEnqueued:
-            pass
-    return deferred
+    """Defer one ``diagnose_incident`` job per incident, in one statement.
+
+    A duplicate job (the sweep and a commit both deferring) is harmless: only the job that
+    moves the incident from queued to running diagnoses it.
+    """
+    kwargs = [{"org_id": str(org_id), "incident_id": str(i)} for i in incident_ids]
+    if not kwargs:
+        return 0
+    await app.configure_task(DIAGNOSE, queue="reactive").batch_defer_async(*kwargs)  # type: ignore[arg-type]
+    return len(kwargs)
 
 
 def register(app: App, db: Database, *, sweep_cron: str = "*/15 * * * * *") -> None:
