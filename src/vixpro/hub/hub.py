@@ -324,24 +324,33 @@ class Hub:
         session_ = self.sessions.get(call.server_id)
         if session_ is None or session_.closed:
             return await self._store(call, _error(m.ERR_OFFLINE, "the host agent is offline"), None)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        session_.pending[str(call.execution_id)] = future
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        key = str(call.execution_id)
+        session_.pending[key] = future
         started_at = datetime.now(UTC)
         started = time.monotonic()
-        # Most calls finish in milliseconds; only a slow one is worth a "running" mark.
-        marker = asyncio.get_running_loop().call_later(
+
+        def too_late() -> None:
+            if not future.done():
+                detail = "the host agent did not answer before the deadline"
+                future.set_result(_error(m.ERR_TIMEOUT, detail))
+
+        # Timers rather than wait_for: no extra task per call. Most calls finish in
+        # milliseconds; only a slow one is worth a "running" mark.
+        deadline = loop.call_later(call.deadline_ms / 1000 + GRACE_SECONDS, too_late)
+        marker = loop.call_later(
             RUNNING_MARK_SECONDS, lambda: self._spawn(self._mark_running(call, started_at))
         )
         try:
             await session_.send(call.message())
-            result = await asyncio.wait_for(future, call.deadline_ms / 1000 + GRACE_SECONDS)
-        except TimeoutError:
-            result = _error(m.ERR_TIMEOUT, "the host agent did not answer before the deadline")
+            result = await future
         except Exception:  # the socket died while sending
             result = _error(m.ERR_DISCONNECTED, "the connection to the host agent dropped")
         finally:
+            deadline.cancel()
             marker.cancel()
-            session_.pending.pop(str(call.execution_id), None)
+            session_.pending.pop(key, None)
         if result.get("duration_ms") is None:
             result["duration_ms"] = int((time.monotonic() - started) * 1000)
         return await self._store(call, result, started_at)
