@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -21,10 +21,14 @@ from tests.conftest import Factory, OrgInfo
 from vixpro.accounts import audit, invitations, ratelimit
 from vixpro.accounts.plans import org_plan
 from vixpro.accounts.principal import CLI, Principal
+from vixpro.core.alerts import NormalizedAlert, Severity, Status
 from vixpro.core.roles import Role
 from vixpro.db.action_items import raise_action_item
 from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url
+from vixpro.incidents import integrations, maintenance, rejected
+from vixpro.incidents import settings as incident_settings
+from vixpro.incidents.ingest import Submission
 from vixpro.tools import catalogue, servers
 from vixpro.tools.executions import Requester
 from vixpro.web.state import AppState
@@ -92,6 +96,47 @@ async def _seed(state: AppState, factory: Factory, org: OrgInfo) -> None:
         {"unit": "nginx.service"},
     )
     await state.hub.presence.tampered(server_id, "seeded")
+    await _seed_incidents(state, org, server_id)
+
+
+async def _seed_incidents(state: AppState, org: OrgInfo, server_id: uuid.UUID) -> None:
+    """Integrations, settings, a window, a rejected payload, and a storm of alerts."""
+    db = state.db
+    principal = await _owner_principal(db, org)
+    async with db.tenant_session(org.org_id) as session:
+        view = await integrations.create(
+            session, principal, state.settings.master_key_bytes(), source="generic", name="s"
+        )
+        await incident_settings.update(session, principal, {"storm_threshold": 2})
+        now = datetime.now(UTC)
+        await maintenance.create(
+            session,
+            principal,
+            reason="seeded",
+            starts_at=now + timedelta(days=1),
+            ends_at=now + timedelta(days=1, hours=1),
+            scope="all",
+        )
+        await rejected.keep(
+            session,
+            org_id=org.org_id,
+            integration_id=view.id,
+            source="generic",
+            reason="seeded",
+            content_type="text/plain",
+            headers={},
+            body=b"seeded",
+        )
+    async with db.tenant_session(org.org_id) as session:
+        name = (await servers.get_server(session, server_id)).name
+    alerts = tuple(
+        NormalizedAlert(
+            "generic", f"seed-{i}", Status.FIRING, Severity.WARNING, f"seed {i}", host_hints=(name,)
+        )
+        for i in range(4)
+    )
+    outcome = await state.ingest.submit(Submission(org.org_id, view.id, alerts))
+    assert outcome.incident_ids
 
 
 async def _owner_principal(db: Database, org: OrgInfo) -> Principal:

@@ -155,3 +155,36 @@ async def test_maintenance_window_input_is_checked(client, factory) -> None:
     )
     assert response.status_code == 422
     assert "ends_at" in response.text
+
+
+async def test_a_label_window_suppresses_matching_alerts_and_marks_open_incidents(
+    client, factory
+) -> None:
+    org = await new_org(factory, client)
+    url = (await org.integration())["webhook_url"]
+    await post(client, url, am_body(am_alert("Before", "db-1", team="db")))
+    [incident] = await org.incidents()
+    now = datetime.now(UTC)
+    response = await client.post(
+        "/api/v1/maintenance-windows",
+        json={
+            "reason": "database failover drill",
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "scope": "labels",
+            "labels": {"team": "db"},
+        },
+        headers=org.headers,
+    )
+    assert response.status_code == 201, response.text
+    detail = await org.get(f"/incidents/{incident['id']}")
+    marks = [e for e in detail["timeline"] if e["kind"] == "maintenance"]
+    assert marks and "database failover drill" in marks[0]["detail"]
+    accepted = await post(
+        client,
+        url,
+        am_body(am_alert("During", "db-2", team="db"), am_alert("Web", "web-2", team="web")),
+    )
+    assert accepted.json()["suppressed"] == 1
+    titles = sorted(i["title"] for i in await org.incidents())
+    assert titles == ["Before on db-1", "Web on web-2"]

@@ -44,7 +44,33 @@ async def _other_org_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
         headers=bearer(key),
         json={"params": {"unit": "nginx.service"}},
     )
+    integration = await client.post(
+        "/api/v1/integrations", headers=bearer(key), json={"source": "alertmanager", "name": "x"}
+    )
+    test_alert = await client.post(
+        f"/api/v1/integrations/{integration.json()['id']}/test", headers=bearer(key)
+    )
+    incident_id = test_alert.json()["incident_ids"][0]
+    incident = await client.get(f"/api/v1/incidents/{incident_id}", headers=bearer(key))
+    window = await client.post(
+        "/api/v1/maintenance-windows",
+        headers=bearer(key),
+        json={
+            "reason": "theirs",
+            "starts_at": "2030-01-01T00:00:00Z",
+            "ends_at": "2030-01-01T01:00:00Z",
+            "scope": "all",
+        },
+    )
+    rejected = await client.post(
+        integration.json()["webhook_url"].replace("http://testserver", ""), content=b"nope"
+    )
     return {
+        "integration_id": integration.json()["id"],
+        "incident_id": incident_id,
+        "alert_id": incident.json()["alerts"][0]["id"],
+        "window_id": window.json()["id"],
+        "payload_id": rejected.json()["rejected_id"],
         "member_id": members[0]["id"],
         "invitation_id": invitation.json()["id"],
         "key_id": keys[0]["id"],
@@ -63,6 +89,10 @@ def _valid_body(method: str, template: str) -> dict[str, Any] | None:
         ("/run", {"params": {}}),
         ("/decision", {"approve": False}),
         ("/servers/{server_id}", {"name": "renamed"}),
+        ("/integrations/{integration_id}", {"name": "renamed"}),
+        ("/actions", {"action": "acknowledge"}),
+        ("/assignee", {"assignee_id": None}),
+        ("/comments", {"body": "mine"}),
     ):
         if template.endswith(suffix):
             return body

@@ -14,8 +14,8 @@ from vixpro.accounts.errors import Forbidden, InvalidInput, NotFound
 from vixpro.accounts.principal import Principal
 from vixpro.core.incidents import Scope, Window, window_applies
 from vixpro.core.roles import Role
-from vixpro.db.models import Incident, MaintenanceWindow, Server
-from vixpro.incidents.service import add_event
+from vixpro.db.models import Alert, Incident, MaintenanceWindow, Server
+from vixpro.incidents.service import add_event, notify_changed
 
 MAX_LENGTH = timedelta(days=31)
 
@@ -108,15 +108,21 @@ async def create(
 
 
 async def _mark_open_incidents(session: AsyncSession, row: MaintenanceWindow) -> None:
-    """Put the window on the timeline of open incidents it covers."""
+    """Put the window on the timeline of the open incidents it covers (by server, by an
+    alert's labels, or all) and wake live pages."""
     window = as_window(row)
-    query = select(Incident).where(Incident.state != "resolved").limit(500)
-    for incident in (await session.scalars(query)).all():
-        covered = window.scope is Scope.ALL or (
-            window.scope is Scope.SERVERS and incident.server_id in window.server_ids
-        )
-        if covered:
-            add_event(session, incident, "maintenance", row.created_by, describe(row))
+    query = select(Incident).where(Incident.state != "resolved")
+    if window.scope is Scope.SERVERS:
+        query = query.where(Incident.server_id.in_(window.server_ids))
+    elif window.scope is Scope.LABELS:
+        labelled = select(Alert.incident_id).where(Alert.labels.contains(dict(window.labels or {})))
+        query = query.where(Incident.id.in_(labelled))
+    marked = 0
+    for incident in (await session.scalars(query.limit(500))).all():
+        add_event(session, incident, "maintenance", row.created_by, describe(row))
+        marked += 1
+    if marked:
+        await notify_changed(session, row.org_id)
 
 
 async def list_windows(

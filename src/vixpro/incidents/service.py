@@ -199,6 +199,15 @@ async def assign(
     incident.assignee_id = user_id
     incident.updated_at = datetime.now(UTC)
     add_event(session, incident, "assigned", principal.label, f"Assigned to {label}")
+    await audit.record(
+        session,
+        principal.actor,
+        "incident.assigned",
+        org_id=principal.org_id,
+        target_type="incident",
+        target_id=incident.id,
+        details={"assignee_id": str(user_id) if user_id else None},
+    )
     await notify_changed(session, principal.org_id)
     return incident
 
@@ -224,6 +233,14 @@ async def comment(
     session.add(event)
     incident.updated_at = datetime.now(UTC)
     await session.flush()
+    await audit.record(
+        session,
+        principal.actor,
+        "incident.commented",
+        org_id=principal.org_id,
+        target_type="incident",
+        target_id=incident.id,
+    )
     await notify_changed(session, principal.org_id)
     return event
 

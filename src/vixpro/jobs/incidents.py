@@ -12,7 +12,8 @@ from sqlalchemy import text
 from vixpro.core.incidents import AiState
 from vixpro.db.models import Incident
 from vixpro.db.sessions import Database
-from vixpro.incidents import handoff
+from vixpro.db.urls import libpq_url
+from vixpro.incidents import handoff, platform_alerts
 from vixpro.incidents.service import notify_changed
 
 log = logging.getLogger("vixpro.jobs.incidents")
@@ -53,8 +54,11 @@ def register(app: App, db: Database, *, sweep_cron: str = "*/15 * * * * *") -> N
     @app.periodic(cron=sweep_cron, periodic_id="incident_sweep")
     @app.task(name="vixpro.incident_sweep", queue="maintenance", queueing_lock="incident_sweep")
     async def incident_sweep(timestamp: int) -> dict[str, int]:
-        """End quiet storms (queueing their one diagnosis), start queued incidents that fit
-        in free slots (a crash between commit and defer loses nothing), drop old rate rows."""
+        """Raise host-agent events as incidents, end quiet storms (queueing their one
+        diagnosis), start queued incidents that fit in free slots (a crash between commit and
+        defer loses nothing), drop old rate rows."""
+        async with db.system_session("incident sweep: host-agent events") as session:
+            raised = await platform_alerts.raise_pending(session, libpq_url(db.urls.app))
         async with db.system_session("incident sweep: storms and AI queue") as session:
             ended = await handoff.end_quiet_storms(session)
             orgs = await handoff.orgs_with_queue(session)
@@ -66,4 +70,8 @@ def register(app: App, db: Database, *, sweep_cron: str = "*/15 * * * * *") -> N
             async with db.tenant_session(org) as session:
                 ready = await handoff.startable(session, org)
             started += await defer_diagnoses(app, org, ready)
-        return {"storms_ended": len(ended), "diagnoses_deferred": started}
+        return {
+            "host_agent_alerts": raised,
+            "storms_ended": len(ended),
+            "diagnoses_deferred": started,
+        }

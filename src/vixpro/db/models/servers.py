@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -72,8 +82,15 @@ class ServerEvent(Base):
     severity: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="", server_default="")
     at: Mapped[datetime] = now_column()
+    # 0: not yet an incident; 1: raised as a firing alert; 2: its resolution raised too.
+    alert_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint("severity IN ('critical', 'normal')", name="severity"),
         Index("ix_server_events_org_at", "org_id", "at"),
+        Index(
+            "ix_server_events_alert_stage",
+            "alert_stage",
+            postgresql_where=text("alert_stage < 2"),
+        ),
     )

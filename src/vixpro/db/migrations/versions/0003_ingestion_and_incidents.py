@@ -441,9 +441,23 @@ def upgrade() -> None:
     )
     for table in TENANT_TABLES:
         op.execute(tenant_policy(table))
+    # Host-agent events (offline, tampered, manifest refused) become incidents: 0 not yet
+    # raised, 1 raised as a firing alert, 2 its resolution raised too.
+    op.add_column(
+        "server_events",
+        sa.Column("alert_stage", sa.SmallInteger(), server_default="0", nullable=False),
+    )
+    op.create_index(
+        "ix_server_events_alert_stage",
+        "server_events",
+        ["alert_stage"],
+        postgresql_where=sa.text("alert_stage < 2"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_server_events_alert_stage", table_name="server_events")
+    op.drop_column("server_events", "alert_stage")
     op.drop_index("ix_storms_org_server", table_name="storms")
     op.drop_table("storms")
     op.drop_index("ix_org_events_org_at", table_name="org_events")
