@@ -9,9 +9,7 @@ from pydantic import BaseModel, Field
 
 from vixpro.incidents import integrations
 from vixpro.incidents.ingest import Submission
-from vixpro.ingest import generic
-from vixpro.ingest.base import IntegrationConfig, WebhookRequest
-from vixpro.ingest.registry import ADAPTERS, sources
+from vixpro.ingest.registry import sources
 from vixpro.web.api.schemas import Strict
 from vixpro.web.deps import PrincipalDep, StateDep
 from vixpro.web.urls import public_base
@@ -186,16 +184,8 @@ async def send_test_alert(
 ) -> TestOut:
     async with state.db.tenant_session(principal.org_id) as session:
         row = await integrations.get(session, integration_id)
-        source = row.source
+        source, options = row.source, row.options or {}
     integrations.require_writer(principal)
-    adapter = ADAPTERS[source]
-    # The sample is ours, so it is parsed without the signature check a sender must pass; the
-    # generic source's sample is shaped by the integration's own field mapping.
-    options = row.options or {}
-    body = generic.sample_for(options) if source == generic.ADAPTER.source else adapter.sample()
-    parsed = adapter.parse(
-        WebhookRequest(body=body, headers={"content-type": "application/json"}),
-        IntegrationConfig(None, options if source == generic.ADAPTER.source else {}),
-    )
-    outcome = await state.ingest.submit(Submission(principal.org_id, integration_id, parsed.alerts))
+    alerts = integrations.sample_alerts(source, options)
+    outcome = await state.ingest.submit(Submission(principal.org_id, integration_id, alerts))
     return TestOut(accepted=len(outcome.alert_ids), incident_ids=list(outcome.incident_ids))
