@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
+from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 
 from tests.conftest import Factory
@@ -59,7 +61,8 @@ async def test_the_job_runs_for_every_new_incident_and_says_no_ai_is_configured(
         state.jobs = app
         try:
             ids = await _incidents(state, org.org_id, 3)
-            # Jobs are deferred just after the 202 (the sweep is the backstop): wait for them.
+            # Jobs are deferred just after the 202 (the sweep is the backstop), only as many
+            # as the plan's one slot allows; each finishing diagnosis defers the next.
             deferred = 0
             for _ in range(100):
                 async with state.db.system_session("test") as session:
@@ -70,12 +73,12 @@ async def test_the_job_runs_for_every_new_incident_and_says_no_ai_is_configured(
                         ),
                         {"org": str(org.org_id)},
                     )
-                if deferred == 3:
+                if deferred:
                     break
                 await asyncio.sleep(0.05)
         finally:
             state.jobs = None
-        assert deferred == 3
+        assert deferred == 1
         await app.run_worker_async(wait=False, install_signal_handlers=False, queues=["reactive"])
     async with state.db.tenant_session(org.org_id) as session:
         for incident_id in ids:
@@ -92,7 +95,8 @@ async def test_the_sweep_starts_queued_incidents_nobody_deferred(
     ids = await _incidents(state, org.org_id, 2)  # state.jobs is None: nothing was deferred
     app = create_job_app(database, purge_cron="0 0 1 1 *")
     async with app.open_async():
-        await app.configure_task("vixpro.incident_sweep").defer_async(timestamp=0)
+        with contextlib.suppress(AlreadyEnqueued):  # the periodic deferrer may have queued it
+            await app.configure_task("vixpro.incident_sweep").defer_async(timestamp=0)
         await app.run_worker_async(
             wait=False, install_signal_handlers=False, queues=["maintenance"]
         )

@@ -221,7 +221,7 @@ class OrgBatch:
 
     def apply(self, submission: Submission) -> tuple[list[uuid.UUID], list[uuid.UUID], int]:
         alert_ids: list[uuid.UUID] = []
-        incident_ids: list[uuid.UUID] = []
+        incident_ids: dict[uuid.UUID, None] = {}  # ordered, without repeats
         suppressed = 0
         if submission.integration_id is not None:
             self.integration_counts[submission.integration_id] = self.integration_counts.get(
@@ -230,11 +230,11 @@ class OrgBatch:
         for alert in submission.alerts:
             row, incident = self._apply_one(alert, submission)
             alert_ids.append(row.id)
-            if incident is not None and incident.id not in incident_ids:
-                incident_ids.append(incident.id)
+            if incident is not None:
+                incident_ids[incident.id] = None
             if row.suppressed_by is not None:
                 suppressed += 1
-        return alert_ids, incident_ids, suppressed
+        return alert_ids, list(incident_ids), suppressed
 
     def _alert_values(
         self, alert: NormalizedAlert, submission: Submission, server_id: uuid.UUID | None

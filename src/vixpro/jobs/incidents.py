@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 
 from procrastinate import App
+from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 
 from vixpro.core.incidents import AiState
@@ -22,16 +23,29 @@ DIAGNOSE = "vixpro.diagnose_incident"
 
 
 async def defer_diagnoses(app: App, org_id: uuid.UUID, incident_ids: Iterable[uuid.UUID]) -> int:
-    """Defer one ``diagnose_incident`` job per incident, in one statement.
+    """Defer a ``diagnose_incident`` job per incident; one waiting job per incident at most.
 
-    A duplicate job (the sweep and a commit both deferring) is harmless: only the job that
-    moves the incident from queued to running diagnoses it.
+    Callers defer only what fits in the organisation's free slots (``handoff.startable``); a
+    finishing diagnosis defers the next. A job that finds its incident already running or done
+    does nothing, so a duplicate is harmless.
     """
-    kwargs = [{"org_id": str(org_id), "incident_id": str(i)} for i in incident_ids]
-    if not kwargs:
-        return 0
-    await app.configure_task(DIAGNOSE, queue="reactive").batch_defer_async(*kwargs)  # type: ignore[arg-type]
-    return len(kwargs)
+    deferred = 0
+    for incident_id in incident_ids:
+        try:
+            await app.configure_task(
+                DIAGNOSE, queueing_lock=f"diagnose:{incident_id}", queue="reactive"
+            ).defer_async(org_id=str(org_id), incident_id=str(incident_id))
+            deferred += 1
+        except AlreadyEnqueued:
+            pass
+    return deferred
+
+
+async def start_diagnoses(app: App, db: Database, org_id: uuid.UUID) -> int:
+    """Defer jobs for the queued incidents that fit in ``org_id``'s free slots now."""
+    async with db.tenant_session(org_id) as session:
+        ready = await handoff.startable(session, org_id)
+    return await defer_diagnoses(app, org_id, ready)
 
 
 def register(app: App, db: Database, *, sweep_cron: str = "*/15 * * * * *") -> None:
@@ -67,9 +81,7 @@ def register(app: App, db: Database, *, sweep_cron: str = "*/15 * * * * *") -> N
             )
         started = 0
         for org in orgs:
-            async with db.tenant_session(org) as session:
-                ready = await handoff.startable(session, org)
-            started += await defer_diagnoses(app, org, ready)
+            started += await start_diagnoses(app, db, org)
         return {
             "host_agent_alerts": raised,
             "storms_ended": len(ended),

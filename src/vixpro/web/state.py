@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +14,7 @@ from vixpro.db.sessions import Database
 from vixpro.hub.hub import Hub
 from vixpro.incidents.ingest import IngestWriter, Outcome, Submission
 from vixpro.incidents.live import Broadcaster
-from vixpro.jobs.incidents import defer_diagnoses
+from vixpro.jobs.incidents import start_diagnoses
 from vixpro.settings import Settings
 from vixpro.tools.catalogue import current_manifest, ensure_manifest
 from vixpro.tools.executions import Runner
@@ -75,15 +74,13 @@ class AppState:
     async def _hand_to_ai(
         self, submissions: Sequence[Submission], outcomes: Sequence[Outcome]
     ) -> None:
-        """After a commit: a diagnose job per new AI-eligible incident (the sweep is the backstop)."""
+        """After a commit: start diagnoses for new AI-eligible incidents, as far as the
+        organisations' reactive-agent slots allow (the sweep is the backstop)."""
         if self.jobs is None:
             return
-        by_org: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for submission, outcome in zip(submissions, outcomes, strict=True):
-            by_org.setdefault(submission.org_id, []).extend(outcome.queued_for_ai)
-        for org_id, incident_ids in by_org.items():
-            if incident_ids:
-                await defer_diagnoses(self.jobs, org_id, incident_ids)
+        orgs = {s.org_id for s, o in zip(submissions, outcomes, strict=True) if o.queued_for_ai}
+        for org_id in orgs:
+            await start_diagnoses(self.jobs, self.db, org_id)
 
     @property
     def invitation_ttl(self) -> timedelta:
