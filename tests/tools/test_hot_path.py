@@ -22,12 +22,11 @@ from vixpro.web.state import AppState
 
 _PUBLIC_PEM = signing.public_pem(signing.generate_private_key())
 _INVERSE = SharedStatement(
-    "SELECT r.n, 10 / r.x FROM unnest(%(x)s::int[]) WITH ORDINALITY AS r(x, n)", ("x",)
+    "SELECT r.n, 10 / r.x FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, x int)"
 )
 _SERVERS = SharedStatement(
-    "SELECT r.n, s.id FROM unnest(%(x)s::int[]) WITH ORDINALITY AS r(x, n) "
-    "JOIN servers AS s ON true ORDER BY s.id",
-    ("x",),
+    "SELECT r.n, s.id FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, x int) "
+    "JOIN servers AS s ON true ORDER BY s.id"
 )
 
 

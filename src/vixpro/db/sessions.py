@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -38,13 +39,14 @@ GROUP_COMMIT_MAX = 64
 class SharedStatement:
     """A statement that several callers share in one execution (``Database.tenant_statement``).
 
-    Each name in ``params`` arrives as an array with one element per caller (cast it, e.g.
-    ``%(id)s::uuid[]``, and read it with ``unnest(...) WITH ORDINALITY``); each row returned
-    starts with the 1-based position of the caller it belongs to.
+    The callers' parameters arrive as one JSON array, ``%(rows)s``, of objects: each caller's
+    parameters (UUIDs and times as strings) and ``n``, its 1-based position. Read it with
+    ``jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, ...)``. Each row returned starts with
+    the ``n`` of the caller it belongs to. (One JSON parameter costs far less to send than an
+    array per parameter.)
     """
 
     query: LiteralString
-    params: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -52,6 +54,10 @@ class _Pending:
     statement: SharedStatement
     params: Mapping[str, Any]
     future: asyncio.Future[list[tuple[Any, ...]]]
+
+
+def _json_rows(params: list[Mapping[str, Any]]) -> str:
+    return json.dumps([{**p, "n": n} for n, p in enumerate(params, 1)], default=str)
 
 
 class Database:
@@ -232,11 +238,9 @@ class Database:
                     await conn.execute(_SET_TENANT_PLAIN, (str(org_id),))
                     cursors = []
                     for statement, members in groups.items():
-                        arrays = {
-                            name: [batch[i].params[name] for i in members]
-                            for name in statement.params
-                        }
-                        cursors.append((members, await conn.execute(statement.query, arrays)))
+                        rows = _json_rows([batch[i].params for i in members])
+                        cursor = await conn.execute(statement.query, {"rows": rows})
+                        cursors.append((members, cursor))
                     await conn.execute("COMMIT")
                     await pipeline.sync()
                     for members, cursor in cursors:

@@ -44,17 +44,14 @@ Receive = Callable[[], Awaitable[str | None]]
 _STORE = SharedStatement(
     """
 WITH res AS (
-    SELECT * FROM unnest(
-        %(id)s::uuid[], %(status)s::text[], %(output)s::jsonb[], %(truncated)s::bool[],
-        %(error)s::text[], %(error_kind)s::text[], %(duration_ms)s::int[],
-        %(started_at)s::timestamptz[], %(finished_at)s::timestamptz[]
-    ) WITH ORDINALITY AS r(
-        id, status, output, truncated, error, error_kind, duration_ms, started_at, finished_at, n
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+        n int, id uuid, status text, output text, truncated bool, error text, error_kind text,
+        duration_ms int, started_at timestamptz, finished_at timestamptz
     )
 )
 UPDATE tool_executions AS t
-SET status = res.status, output = res.output, truncated = res.truncated, error = res.error,
-    error_kind = res.error_kind, duration_ms = res.duration_ms,
+SET status = res.status, output = res.output::jsonb, truncated = res.truncated,
+    error = res.error, error_kind = res.error_kind, duration_ms = res.duration_ms,
     started_at = coalesce(t.started_at, res.started_at), finished_at = res.finished_at
 FROM res
 WHERE t.id = res.id AND t.status IN ('queued', 'running')
@@ -62,32 +59,20 @@ RETURNING res.n, t.id, t.org_id, t.server_id, t.tool, t.risk, t.params, t.reques
     t.requested_by_id, t.requested_by_label, t.area, t.incident_id, t.status, t.output,
     t.truncated, t.error, t.error_kind, t.duration_ms, t.deadline_ms, t.created_at,
     t.started_at, t.finished_at
-""",
-    (
-        "id",
-        "status",
-        "output",
-        "truncated",
-        "error",
-        "error_kind",
-        "duration_ms",
-        "started_at",
-        "finished_at",
-    ),
+"""
 )
 EXECUTION_COLUMNS = tuple(
     column.strip().removeprefix("t.") for column in _STORE.query.rsplit("res.n,", 1)[1].split(",")
 )
 _SERVER_ROUTE = SharedStatement(
     "SELECT r.n, s.replica, s.last_seen_at "
-    "FROM unnest(%(id)s::uuid[]) WITH ORDINALITY AS r(id, n) JOIN servers AS s ON s.id = r.id",
-    ("id",),
+    "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, id uuid) "
+    "JOIN servers AS s ON s.id = r.id"
 )
 _QUEUED_CALL = SharedStatement(
     "SELECT r.n, e.server_id, e.tool, e.params, e.deadline_ms "
-    "FROM unnest(%(id)s::uuid[]) WITH ORDINALITY AS r(id, n) "
-    "JOIN tool_executions AS e ON e.id = r.id WHERE e.status = 'queued'",
-    ("id",),
+    "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, id uuid) "
+    "JOIN tool_executions AS e ON e.id = r.id WHERE e.status = 'queued'"
 )
 Row = dict[str, Any]
 

@@ -7,7 +7,6 @@ trail (who or what asked, parameters, approval, status, bounded output, duration
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,40 +41,33 @@ from vixpro.tools.servers import get_server
 _REQUEST = SharedStatement(
     """
 WITH req AS (
-    SELECT * FROM unnest(
-        %(id)s::uuid[], %(org)s::uuid[], %(server)s::uuid[], %(tool)s::text[], %(risk)s::text[],
-        %(default_enabled)s::bool[], %(default_approval)s::bool[], %(go)s::bool[],
-        %(params)s::jsonb[], %(by_type)s::text[], %(by_id)s::uuid[], %(by_label)s::text[],
-        %(ip)s::text[], %(area)s::text[], %(incident)s::uuid[], %(deadline)s::int[],
-        %(approval_id)s::uuid[], %(expires)s::timestamptz[], %(audit_id)s::uuid[],
-        %(details)s::jsonb[]
-    ) WITH ORDINALITY AS r(
-        id, org_id, server_id, tool, risk, default_enabled, default_approval, go, params,
-        by_type, by_id, by_label, ip, area, incident_id, deadline_ms, approval_id, expires_at,
-        audit_id, details, n
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+        n int, id uuid, org uuid, server uuid, tool text, risk text, default_enabled bool,
+        default_approval bool, go bool, params jsonb, by_type text, by_id uuid, by_label text,
+        ip text, area text, incident uuid, deadline int, approval_id uuid,
+        expires timestamptz, audit_id uuid, details jsonb
     )
 ), chk AS (
     SELECT req.*, srv.status AS server_status,
            coalesce(ts.enabled, req.default_enabled) AS enabled,
            coalesce(ts.approval_required, req.default_approval) AS approval
     FROM req
-    LEFT JOIN servers AS srv ON srv.id = req.server_id
+    LEFT JOIN servers AS srv ON srv.id = req.server
     LEFT JOIN tool_settings AS ts ON ts.tool = req.tool
 ), ins AS (
     INSERT INTO tool_executions (
         id, org_id, server_id, tool, risk, params, requested_by_type, requested_by_id,
         requested_by_label, area, incident_id, status, deadline_ms
     )
-    SELECT id, org_id, server_id, tool, risk, params, by_type, by_id, by_label, area,
-           incident_id, CASE WHEN approval THEN 'awaiting_approval' ELSE 'queued' END,
-           deadline_ms
+    SELECT id, org, server, tool, risk, params, by_type, by_id, by_label, area, incident,
+           CASE WHEN approval THEN 'awaiting_approval' ELSE 'queued' END, deadline
     FROM chk
     WHERE go AND enabled AND server_status IS NOT NULL
       AND NOT (server_status = 'tampered' AND risk = 'mutate')
     RETURNING id, status
 ), appr AS (
     INSERT INTO approvals (id, org_id, execution_id, state, expires_at)
-    SELECT chk.approval_id, chk.org_id, chk.id, 'pending', chk.expires_at
+    SELECT chk.approval_id, chk.org, chk.id, 'pending', chk.expires
     FROM chk JOIN ins ON ins.id = chk.id
     WHERE ins.status = 'awaiting_approval'
 ), aud AS (
@@ -83,7 +75,7 @@ WITH req AS (
         id, org_id, actor_type, actor_id, actor_label, action, target_type, target_id,
         details, ip
     )
-    SELECT chk.audit_id, chk.org_id, chk.by_type, chk.by_id, chk.by_label, 'tool.requested',
+    SELECT chk.audit_id, chk.org, chk.by_type, chk.by_id, chk.by_label, 'tool.requested',
            'tool_execution', chk.id::text,
            chk.details || jsonb_build_object('approval_required', ins.status = 'awaiting_approval'),
            chk.ip
@@ -91,29 +83,7 @@ WITH req AS (
 )
 SELECT chk.n, chk.server_status, chk.enabled, chk.approval, ins.status
 FROM chk LEFT JOIN ins ON ins.id = chk.id
-""",
-    (
-        "id",
-        "org",
-        "server",
-        "tool",
-        "risk",
-        "default_enabled",
-        "default_approval",
-        "go",
-        "params",
-        "by_type",
-        "by_id",
-        "by_label",
-        "ip",
-        "area",
-        "incident",
-        "deadline",
-        "approval_id",
-        "expires",
-        "audit_id",
-        "details",
-    ),
+"""
 )
 
 # Failures that are the platform's problem, not the server's: tracked as action items.
@@ -193,7 +163,7 @@ class Runner:
                 "default_enabled": enabled,
                 "default_approval": approval,
                 "go": spec is not None and problem is None,
-                "params": json.dumps(params),
+                "params": params,
                 "by_type": actor.type,
                 "by_id": actor.id,
                 "by_label": actor.label,
@@ -204,9 +174,11 @@ class Runner:
                 "approval_id": uuid.uuid4(),
                 "expires": datetime.now(UTC) + approval_timeout(requester.area),
                 "audit_id": uuid.uuid4(),
-                "details": json.dumps(
-                    {"server_id": str(server_id), "tool": tool, "area": requester.area.value}
-                ),
+                "details": {
+                    "server_id": str(server_id),
+                    "tool": tool,
+                    "area": requester.area.value,
+                },
             },
         )
         server_status, enabled, _approval, status = rows[0]
