@@ -143,8 +143,19 @@ INCIDENT_COLUMNS = (
 )
 
 
-LINKED_SELECT = (
-    "SELECT " + ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(",")) + " "
+_I_COLUMNS = ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(","))
+CURRENT_SELECT = (
+    "SELECT a.id, a.fingerprint, a.incident_id, a.status, a.count, a.suppressed_by, "  # noqa: S608 - constant column list
+    + _I_COLUMNS
+    + " FROM unnest(%s::text[]) AS f(fp) CROSS JOIN LATERAL ("
+    "SELECT id, fingerprint, incident_id, status, count, suppressed_by FROM alerts "
+    "WHERE org_id = %s AND fingerprint = f.fp ORDER BY last_seen_at DESC LIMIT 1) a "
+    "LEFT JOIN incidents i ON i.id = a.incident_id AND i.org_id = %s"
+)
+GROUP_SELECT = (
+    "SELECT " + _I_COLUMNS + " FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608 - constant column list
+    "SELECT * FROM incidents WHERE org_id = %s AND group_key = k.key AND state <> 'resolved' "
+    "ORDER BY last_alert_at DESC LIMIT 1) i"
 )
 STORM_SELECT = (
     "SELECT s.server_id, s.id, s.incident_id, s.alerts, s.last_alert_at, "
@@ -581,18 +592,11 @@ async def _read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: l
             "WHERE org_id = %s AND starts_at <= %s AND ends_at > %s",
             (org, now, now),
         )
+        # Each fingerprint's latest alert, and its incident: one index probe per fingerprint
+        # (org_id, fingerprint, last_seen_at), whatever the planner's statistics say.
         current = await conn.execute(
-            "SELECT DISTINCT ON (fingerprint) id, fingerprint, incident_id, status, count, "
-            "suppressed_by FROM alerts WHERE org_id = %s AND fingerprint = ANY(%s) "
-            "ORDER BY fingerprint, last_seen_at DESC",
-            (org, fingerprints),
-        )
-        linked = await conn.execute(
-            LINKED_SELECT  # noqa: S608 - constant column list
-            + "FROM (SELECT DISTINCT ON (fingerprint) incident_id FROM alerts "
-            "WHERE org_id = %s AND fingerprint = ANY(%s) ORDER BY fingerprint, last_seen_at DESC) a "
-            "JOIN incidents i ON i.id = a.incident_id WHERE i.org_id = %s",
-            (org, fingerprints, org),
+            CURRENT_SELECT,
+            (fingerprints, org, org),
         )
         number = await conn.execute(
             "SELECT coalesce(max(number), 0) + 1 FROM incidents WHERE org_id = %s", (org,)
@@ -601,7 +605,6 @@ async def _read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: l
         server_rows = await servers.fetchall()
         window_rows = await windows.fetchall()
         current_rows = await current.fetchall()
-        linked_rows = await linked.fetchall()
         number_row = await number.fetchone()
     if settings_row is None:
         raise StoreError("the organisation no longer exists")
@@ -629,7 +632,7 @@ async def _read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: l
         )
         for r in current_rows
     }
-    batch.incidents = {row[0]: _incident(row) for row in linked_rows}
+    batch.incidents = {r[6]: _incident(r[6:]) for r in current_rows if r[6] is not None}
     assert number_row is not None
     batch.next_number = number_row[0]
 
@@ -643,12 +646,7 @@ async def _read_groups(
     org, now = batch.org_id, batch.now
     since = _minute(now - batch.rules.storm_window) + timedelta(minutes=1)
     async with conn.pipeline():
-        groups = await conn.execute(
-            f"SELECT DISTINCT ON (group_key) {INCIDENT_COLUMNS} FROM incidents "  # noqa: S608 - constant column list
-            "WHERE org_id = %s AND group_key = ANY(%s) AND state <> 'resolved' "
-            "ORDER BY group_key, last_alert_at DESC",
-            (org, keys),
-        )
+        groups = await conn.execute(GROUP_SELECT, (keys, org))
         storms = await conn.execute(
             STORM_SELECT + "FROM storms s JOIN incidents i ON i.id = s.incident_id "
             "WHERE s.org_id = %s AND s.server_id = ANY(%s) AND s.ended_at IS NULL",
