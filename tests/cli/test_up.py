@@ -150,6 +150,41 @@ def test_up_admin_restart_keeps_everything(env: dict[str, str], tmp_path: Path) 
         assert f"{base}/api/v1/hostagent/install.sh?token={token}" in field(enrol.stdout, "command")
         script = httpx.get(f"{base}/api/v1/hostagent/install.sh", params={"token": token})
         assert script.status_code == 200 and token in script.text
+        # Alerts in: an integration from the CLI, a webhook, an incident, the worker's handoff.
+        made_hook = admin(env, "create-integration", "--org", "Acme", "--source", "alertmanager")
+        assert made_hook.returncode == 0, made_hook.stderr
+        hook = field(made_hook.stdout, "webhook_url")
+        assert hook.startswith(f"{base}/api/v1/webhooks/vxw_")
+        alert = {
+            "version": "4",
+            "status": "firing",
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {
+                        "alertname": "DiskFull",
+                        "instance": "db-1:9100",
+                        "severity": "critical",
+                    },
+                    "annotations": {"summary": "Disk full on db-1"},
+                    "startsAt": "2026-11-27T12:00:00Z",
+                }
+            ],
+        }
+        assert httpx.post(hook, json=alert, timeout=10).status_code == 202
+        auth = {"Authorization": f"Bearer {key}"}
+        incidents = httpx.get(f"{base}/api/v1/incidents", headers=auth).json()["items"]
+        assert [i["title"] for i in incidents] == ["Disk full on db-1"]
+        for _ in range(100):  # the worker role runs the diagnose job (no AI configured yet)
+            incident = httpx.get(
+                f"{base}/api/v1/incidents/{incidents[0]['id']}", headers=auth
+            ).json()
+            if incident["incident"]["ai_state"] == "done":
+                break
+            time.sleep(0.1)
+        assert "ai_unavailable" in [e["kind"] for e in incident["timeline"]]
+        unknown = admin(env, "create-integration", "--org", "Acme", "--source", "nagios9")
+        assert unknown.returncode == 1 and "nagios9" in unknown.stderr
         staff = admin(env, "create-staff", "staff@acme.example")
         assert staff.returncode == 0 and len(field(staff.stdout, "password")) >= 12
         # Mistakes are named, and nothing is half-made.
@@ -177,6 +212,8 @@ def test_up_admin_restart_keeps_everything(env: dict[str, str], tmp_path: Path) 
         for k in (key, offline_key.stdout.strip()):
             r = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {k}"})
             assert r.status_code == 200 and r.json()["org_name"] == "Acme"
+        kept = httpx.get(f"{base}/api/v1/incidents", headers={"Authorization": f"Bearer {key}"})
+        assert [i["title"] for i in kept.json()["items"]] == ["Disk full on db-1"]
     finally:
         code = up.stop(signal.SIGINT)
     assert code == 0

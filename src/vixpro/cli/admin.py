@@ -17,6 +17,7 @@ from vixpro.accounts.validation import clean_password
 from vixpro.cli.runtime import database
 from vixpro.db.migrate import upgrade
 from vixpro.db.sessions import Database
+from vixpro.incidents import integrations
 from vixpro.settings import Settings
 from vixpro.tools import servers
 from vixpro.web.urls import install_command
@@ -119,6 +120,39 @@ def enrollment_token(
     typer.echo(f"token: {issued.token}")
     typer.echo(f"expires_at: {issued.expires_at.isoformat()}")
     typer.echo(f"command: {install_command(base, issued.token)}")
+
+
+@admin.command("create-integration")
+def create_integration(
+    org: Annotated[str, typer.Option(help="organisation name")],
+    source: Annotated[str, typer.Option(help="monitoring tool, e.g. alertmanager, grafana")],
+    name: Annotated[str | None, typer.Option(help="a name for it (default: the source)")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="the URL monitoring tools reach VixPro at")
+    ] = None,
+) -> None:
+    """An integration for a monitoring tool; prints its secret webhook URL."""
+    settings = Settings()
+
+    async def work(db: Database) -> integrations.IntegrationView:
+        async with db.system_session("cli: find organisation") as session:
+            org_id = (await orgs.find_by_name(session, org)).id
+        async with db.tenant_session(org_id) as session:
+            return await integrations.create_as(
+                session,
+                CLI,
+                org_id,
+                settings.master_key_bytes(),
+                source=source,
+                name=name or source,
+            )
+
+    view = _run(work)
+    base = (url or settings.public_url or settings.base_url).rstrip("/")
+    typer.echo(f"id: {view.id}")
+    typer.echo(f"source: {view.source_title}")
+    typer.echo(f"webhook_url: {base}/api/v1/webhooks/{view.token}")
+    typer.echo(f"setup: docs/integrations/{view.source}.md")
 
 
 @admin.command("set-plan")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts import audit
 from vixpro.accounts.errors import Forbidden, InvalidInput, NotFound
-from vixpro.accounts.principal import Principal
+from vixpro.accounts.principal import Actor, Principal
 from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.roles import Role
 from vixpro.db.models import Integration
@@ -113,13 +113,37 @@ async def create(
     options: dict[str, Any] | None = None,
 ) -> IntegrationView:
     _require_admin(principal)
+    return await create_as(
+        session,
+        principal.actor,
+        principal.org_id,
+        master_key,
+        source=source,
+        name=name,
+        signing_secret=signing_secret,
+        options=options,
+    )
+
+
+async def create_as(
+    session: AsyncSession,
+    actor: Actor,
+    org_id: uuid.UUID,
+    master_key: bytes,
+    *,
+    source: str,
+    name: str,
+    signing_secret: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> IntegrationView:
+    """Create an integration for ``org_id`` (tenant session); the caller checked who may."""
     options = options or {}
     _check(source, name, options)
     integration_id = uuid.uuid4()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = Integration(
         id=integration_id,
-        org_id=principal.org_id,
+        org_id=org_id,
         source=source,
         name=name.strip(),
         token_digest=token_digest(token),
@@ -128,16 +152,16 @@ async def create(
         options=options,
         enabled=True,
         alerts_received=0,
-        created_by=principal.label,
+        created_by=actor.label,
     )
     session.add(row)
     await session.flush()
     await session.refresh(row)
     await audit.record(
         session,
-        principal.actor,
+        actor,
         "integration.created",
-        org_id=principal.org_id,
+        org_id=org_id,
         target_id=str(integration_id),
         details={"source": source, "name": row.name},
     )
