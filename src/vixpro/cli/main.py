@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
 
 from vixpro import __version__
 from vixpro.cli.admin import admin
-from vixpro.cli.runtime import Role, configure_logging, database, serve
+from vixpro.cli.runtime import Role, configure_logging, database, run_loop, serve
 from vixpro.db.migrate import upgrade
 from vixpro.settings import Settings, SettingsError
 
@@ -49,7 +48,7 @@ def up(
     ssl = _ssl(tls_cert, tls_key)
     with database(settings) as urls:
         upgrade(urls)
-        asyncio.run(serve(settings, urls, "all", announce_first_login=True, ssl=ssl))
+        run_loop(serve(settings, urls, "all", announce_first_login=True, ssl=ssl))
 
 
 @app.command("serve")
@@ -68,7 +67,7 @@ def serve_command(
     ssl = _ssl(tls_cert, tls_key)
     chosen: Role = role  # type: ignore[assignment]
     with database(settings) as urls:
-        asyncio.run(serve(settings, urls, chosen, ssl=ssl))
+        run_loop(serve(settings, urls, chosen, ssl=ssl))
 
 
 @db_app.command("upgrade")

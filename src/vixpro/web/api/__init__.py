@@ -24,17 +24,18 @@ from vixpro.web.api import (
 )
 
 router = APIRouter(prefix="/api/v1")
+# The hot paths first: the router is matched in order.
 for module in (
+    webhooks,
+    tools,
+    servers,
     me,
     org,
     members,
     invitations,
     api_keys,
     audit,
-    servers,
-    tools,
     staff,
-    webhooks,
     integrations,
     incident_stream,  # before incidents: "/incidents/stream" is not an incident id
     incidents,

@@ -1,0 +1,357 @@
+"""The SQL of an ingest transaction: a fixed number of round trips per organisation.
+
+Every statement runs as the app role with ``app.org_id`` set by the caller's transaction.
+Reads probe indexes per key (``unnest`` + ``LATERAL ... LIMIT 1``) so that plans do not depend
+on statistics; writes send each table's rows as one JSON document (``json_to_recordset``): one
+statement per table, however many rows.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from vixpro.core.alerts import NormalizedAlert
+from vixpro.core.incidents import Rules, Scope, Window, effective_budget, group_key
+from vixpro.incidents.batch import (
+    INCIDENT_COLUMNS,
+    AlertRow,
+    OrgBatch,
+    StoreError,
+    StormRow,
+    clean,
+    incident_row,
+    minute_of,
+)
+from vixpro.incidents.matching import ServerIndex
+
+NOTIFY_CHANNEL = "vixpro_incidents"
+
+_I_COLUMNS = ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(","))
+CURRENT_SELECT = (
+    "SELECT a.id, a.fingerprint, a.incident_id, a.status, a.count, a.suppressed_by, "  # noqa: S608 - constant column list
+    + _I_COLUMNS
+    + " FROM unnest(%s::text[]) AS f(fp) CROSS JOIN LATERAL ("
+    "SELECT id, fingerprint, incident_id, status, count, suppressed_by FROM alerts "
+    "WHERE org_id = %s AND fingerprint = f.fp ORDER BY last_seen_at DESC LIMIT 1) a "
+    "LEFT JOIN incidents i ON i.id = a.incident_id AND i.org_id = %s"
+)
+GROUP_SELECT = (
+    "SELECT " + _I_COLUMNS + " FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608 - constant column list
+    "SELECT * FROM incidents WHERE org_id = %s AND group_key = k.key AND state <> 'resolved' "
+    "ORDER BY last_alert_at DESC LIMIT 1) i"
+)
+STORM_SELECT = (
+    "SELECT s.server_id, s.id, s.incident_id, s.alerts, s.last_alert_at, "
+    + ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(","))
+    + " "
+)
+
+
+async def read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: list[str]) -> None:
+    org = batch.org_id
+    now = batch.now
+    async with conn.pipeline():
+        await conn.execute("SELECT set_config('app.org_id', %s, true)", (str(org),))
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('vixpro-ingest:' || %s, 0))",
+            (str(org),),
+        )
+        settings = await conn.execute(
+            "SELECT p.alert_triage, p.alert_budget_per_server_day, "
+            "p.max_concurrent_reactive_agents, s.group_window_s, s.auto_resolve, s.alert_budget, "
+            "s.storm_threshold, s.storm_window_s, s.storm_quiet_s "
+            "FROM organisations o JOIN plans p ON p.code = o.plan_code "
+            "LEFT JOIN incident_settings s ON s.org_id = o.id WHERE o.id = %s",
+            (org,),
+        )
+        servers = await conn.execute(
+            "SELECT id, name, facts FROM servers WHERE org_id = %s", (org,)
+        )
+        windows = await conn.execute(
+            "SELECT id, starts_at, ends_at, scope, server_ids, labels FROM maintenance_windows "
+            "WHERE org_id = %s AND starts_at <= %s AND ends_at > %s",
+            (org, now, now),
+        )
+        # Each fingerprint's latest alert, and its incident: one index probe per fingerprint
+        # (org_id, fingerprint, last_seen_at), whatever the planner's statistics say.
+        current = await conn.execute(
+            CURRENT_SELECT,
+            (fingerprints, org, org),
+        )
+        number = await conn.execute(
+            "SELECT coalesce(max(number), 0) + 1 FROM incidents WHERE org_id = %s", (org,)
+        )
+        settings_row = await settings.fetchone()
+        server_rows = await servers.fetchall()
+        window_rows = await windows.fetchall()
+        current_rows = await current.fetchall()
+        number_row = await number.fetchone()
+    if settings_row is None:
+        raise StoreError("the organisation no longer exists")
+    triage, plan_budget, agents, window_s, auto_resolve, budget, storm_n, storm_s, quiet_s = (
+        settings_row
+    )
+    batch.rules = Rules(
+        group_window=timedelta(seconds=window_s if window_s is not None else 300),
+        auto_resolve=True if auto_resolve is None else auto_resolve,
+        alert_budget=effective_budget(plan_budget, budget),
+        storm_threshold=storm_n if storm_n is not None else 20,
+        storm_window=timedelta(seconds=storm_s if storm_s is not None else 300),
+        storm_quiet=timedelta(seconds=quiet_s if quiet_s is not None else 600),
+        triage=triage,
+        max_reactive_agents=agents,
+    )
+    batch.servers = ServerIndex(server_rows)
+    batch.windows = [
+        Window(r[0], r[1], r[2], Scope(r[3]), frozenset(r[4] or ()), r[5] or {})
+        for r in window_rows
+    ]
+    batch.current = {
+        r[1]: AlertRow(
+            id=r[0], fingerprint=r[1], incident_id=r[2], status=r[3], count=r[4], suppressed_by=r[5]
+        )
+        for r in current_rows
+    }
+    batch.incidents = {r[6]: incident_row(r[6:]) for r in current_rows if r[6] is not None}
+    assert number_row is not None
+    batch.next_number = number_row[0]
+
+
+async def read_groups(
+    conn: AsyncConnection[Any], batch: OrgBatch, alerts: Sequence[NormalizedAlert]
+) -> None:
+    """Open incidents of the groups these alerts fall in, and their servers' storm, rate and budget."""
+    servers = sorted({s for a in alerts if (s := batch.servers.match(a.host_hints)) is not None})
+    keys = sorted({group_key(batch.servers.match(a.host_hints), a.fingerprint) for a in alerts})
+    org, now = batch.org_id, batch.now
+    since = minute_of(now - batch.rules.storm_window) + timedelta(minutes=1)
+    async with conn.pipeline():
+        groups = await conn.execute(GROUP_SELECT, (keys, org))
+        storms = await conn.execute(
+            STORM_SELECT + "FROM storms s JOIN incidents i ON i.id = s.incident_id "
+            "WHERE s.org_id = %s AND s.server_id = ANY(%s) AND s.ended_at IS NULL",
+            (org, servers),
+        )
+        rates = await conn.execute(
+            "SELECT server_id, sum(count) FROM alert_rates WHERE org_id = %s "
+            "AND server_id = ANY(%s) AND minute >= %s GROUP BY server_id",
+            (org, servers, since),
+        )
+        budgets = await conn.execute(
+            "SELECT server_id, count FROM alert_budget_counts WHERE org_id = %s "
+            "AND server_id = ANY(%s) AND day = %s",
+            (org, servers, now.date()),
+        )
+        group_rows = await groups.fetchall()
+        storm_rows = await storms.fetchall()
+        rate_rows = await rates.fetchall()
+        budget_rows = await budgets.fetchall()
+    for row in group_rows:
+        incident = batch.incidents.setdefault(row[0], incident_row(row))
+        batch.open_by_key[incident.group_key] = incident
+    for row in storm_rows:
+        incident = batch.incidents.setdefault(row[5], incident_row(row[5:]))
+        batch.storms[row[0]] = StormRow(row[1], row[2], row[3], row[4])
+    batch.rates = {r[0]: int(r[1]) for r in rate_rows}
+    batch.budgets = {r[0]: r[1] for r in budget_rows}
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=str, separators=(",", ":"))
+
+
+_INSERT_INCIDENTS = """
+INSERT INTO incidents (id, org_id, number, title, state, severity, source, group_key, server_id,
+    manual_mode, manual_reason, storm, ai_state, alert_count, open_alerts, reopened,
+    first_alert_received_at, last_alert_at, created_at, updated_at, ai_queued_at)
+SELECT r.id, %(org)s, r.number, r.title, r.state, r.severity, r.source, r.group_key,
+    r.server_id, r.manual_mode, r.manual_reason, r.storm, r.ai_state, r.alert_count,
+    r.open_alerts, 0, r.first_alert_received_at, r.last_alert_at, %(now)s, %(now)s,
+    r.ai_queued_at
+FROM json_to_recordset(%(rows)s::json) AS r(id uuid, number bigint, title text, state text,
+    severity text, source text, group_key text, server_id uuid, manual_mode boolean,
+    manual_reason text, storm boolean, ai_state text, alert_count int, open_alerts int,
+    first_alert_received_at timestamptz, last_alert_at timestamptz, ai_queued_at timestamptz)
+"""
+
+_UPDATE_INCIDENTS = """
+UPDATE incidents i SET state = r.state, severity = r.severity, alert_count = r.alert_count,
+    open_alerts = r.open_alerts, reopened = r.reopened, last_alert_at = r.last_alert_at,
+    resolved_at = r.resolved_at, resolved_by = r.resolved_by,
+    acknowledged_at = r.acknowledged_at, acknowledged_by = r.acknowledged_by,
+    updated_at = %(now)s
+FROM json_to_recordset(%(rows)s::json) AS r(id uuid, state text, severity text,
+    alert_count int, open_alerts int, reopened int, last_alert_at timestamptz,
+    resolved_at timestamptz, resolved_by text, acknowledged_at timestamptz,
+    acknowledged_by text)
+WHERE i.id = r.id AND i.org_id = %(org)s
+"""
+
+_INSERT_ALERTS = """
+INSERT INTO alerts (id, org_id, incident_id, integration_id, source, fingerprint, status,
+    severity, title, description, labels, annotations, host_hints, server_id, source_url,
+    starts_at, ends_at, raw, count, first_seen_at, last_seen_at, resolved_at, suppressed_by)
+SELECT r.id, %(org)s, r.incident_id, r.integration_id, r.source, r.fingerprint, r.status,
+    r.severity, r.title, r.description, r.labels, r.annotations,
+    ARRAY(SELECT jsonb_array_elements_text(r.host_hints)), r.server_id, r.source_url,
+    r.starts_at, r.ends_at, r.raw, r.count, %(now)s, r.last_seen_at, r.resolved_at,
+    r.suppressed_by
+FROM json_to_recordset(%(rows)s::json) AS r(id uuid, incident_id uuid, integration_id uuid,
+    source text, fingerprint text, status text, severity text, title text, description text,
+    labels jsonb, annotations jsonb, host_hints jsonb, server_id uuid, source_url text,
+    starts_at timestamptz, ends_at timestamptz, raw jsonb, count int,
+    last_seen_at timestamptz, resolved_at timestamptz, suppressed_by uuid)
+"""
+
+_UPDATE_ALERTS = """
+UPDATE alerts a SET status = r.status, severity = r.severity, title = r.title,
+    description = r.description, labels = r.labels, annotations = r.annotations,
+    server_id = coalesce(r.server_id, a.server_id), source_url = r.source_url,
+    ends_at = r.ends_at, raw = r.raw, count = r.count, last_seen_at = r.last_seen_at,
+    resolved_at = r.resolved_at
+FROM json_to_recordset(%(rows)s::json) AS r(id uuid, status text, severity text, title text,
+    description text, labels jsonb, annotations jsonb, server_id uuid, source_url text,
+    ends_at timestamptz, raw jsonb, count int, last_seen_at timestamptz,
+    resolved_at timestamptz)
+WHERE a.id = r.id AND a.org_id = %(org)s
+"""
+
+_INSERT_EVENTS = """
+INSERT INTO incident_events (org_id, incident_id, kind, actor, detail, data, at)
+SELECT %(org)s, r.incident_id, r.kind, r.actor, r.detail, r.data, %(now)s
+FROM json_to_recordset(%(rows)s::json) AS r(incident_id uuid, kind text, actor text,
+    detail text, data jsonb)
+"""
+
+
+def _alert_values(row: AlertRow) -> dict[str, Any]:
+    values = dict(row.values)
+    values["id"] = row.id
+    values["fingerprint"] = row.fingerprint
+    values["count"] = row.count
+    return values
+
+
+async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> None:
+    """Everything ``batch`` decided, in one pipeline: one statement per table."""
+    org, now = batch.org_id, batch.now
+    base = {"org": org, "now": now}
+    new_incidents = [i for i in batch.touched.values() if i.new]
+    changed_incidents = [i for i in batch.touched.values() if not i.new]
+    new_alerts = [a for a in batch.alert_rows if a.new]
+    changed_alerts = [a for a in batch.alert_rows if not a.new]
+    async with conn.pipeline():
+        if new_incidents:
+            rows = [
+                {
+                    "id": i.id,
+                    "number": i.number,
+                    "title": i.title,
+                    "state": i.state.value,
+                    "severity": i.severity.value,
+                    "source": i.source,
+                    "group_key": i.group_key,
+                    "server_id": i.server_id,
+                    "manual_mode": i.manual_mode,
+                    "manual_reason": i.manual_reason,
+                    "storm": i.storm,
+                    "ai_state": i.ai_state.value,
+                    "alert_count": i.alert_count,
+                    "open_alerts": i.open_alerts,
+                    "first_alert_received_at": i.first_alert_received_at,
+                    "last_alert_at": i.last_alert_at,
+                    "ai_queued_at": now if i.ai_state.value == "queued" else None,
+                }
+                for i in new_incidents
+            ]
+            await conn.execute(_INSERT_INCIDENTS, {**base, "rows": _json(rows)})
+        if changed_incidents:
+            rows = [
+                {
+                    "id": i.id,
+                    "state": i.state.value,
+                    "severity": i.severity.value,
+                    "alert_count": i.alert_count,
+                    "open_alerts": i.open_alerts,
+                    "reopened": i.reopened,
+                    "last_alert_at": i.last_alert_at,
+                    "resolved_at": i.resolved_at,
+                    "resolved_by": i.resolved_by,
+                    "acknowledged_at": i.acknowledged_at,
+                    "acknowledged_by": i.acknowledged_by,
+                }
+                for i in changed_incidents
+            ]
+            await conn.execute(_UPDATE_INCIDENTS, {**base, "rows": _json(rows)})
+        if new_alerts:
+            rows = [
+                {**_alert_values(a), "incident_id": a.incident_id, "suppressed_by": a.suppressed_by}
+                for a in new_alerts
+            ]
+            await conn.execute(_INSERT_ALERTS, {**base, "rows": _json(rows)})
+        if changed_alerts:
+            rows = [_alert_values(a) for a in changed_alerts]
+            await conn.execute(_UPDATE_ALERTS, {**base, "rows": _json(rows)})
+        if batch.events:
+            events: list[dict[str, Any]] = [
+                {
+                    "incident_id": i,
+                    "kind": k,
+                    "actor": actor,
+                    "detail": clean(d),
+                    "data": clean(data),
+                }
+                for i, k, actor, d, data in batch.events
+            ]
+            await conn.execute(_INSERT_EVENTS, {**base, "rows": _json(events)})
+        cur = conn.cursor()
+        if batch.rate_delta:
+            await cur.executemany(
+                "INSERT INTO alert_rates (org_id, server_id, minute, count) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (org_id, server_id, minute) "
+                "DO UPDATE SET count = alert_rates.count + EXCLUDED.count",
+                [(org, s, minute_of(now), n) for s, n in batch.rate_delta.items()],
+            )
+            await cur.executemany(
+                "INSERT INTO alert_budget_counts (org_id, server_id, day, count) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (org_id, server_id, day) "
+                "DO UPDATE SET count = alert_budget_counts.count + EXCLUDED.count",
+                [(org, s, now.date(), n) for s, n in batch.budget_delta.items()],
+            )
+        for server_id, storm in batch.storms.items():
+            await _write_storm(conn, org, now, server_id, storm)
+        if batch.org_events:
+            await cur.executemany(
+                "INSERT INTO org_events (org_id, kind, severity, detail, server_id, incident_id, at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(org, *event, now) for event in batch.org_events],
+            )
+        if batch.integration_counts:
+            await cur.executemany(
+                "UPDATE integrations SET alerts_received = alerts_received + %s, "
+                "last_alert_at = %s WHERE id = %s",
+                [(n, now, i) for i, n in batch.integration_counts.items()],
+            )
+        await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)))
+
+
+async def _write_storm(
+    conn: AsyncConnection[Any], org: uuid.UUID, now: datetime, server_id: uuid.UUID, storm: StormRow
+) -> None:
+    if storm.new:
+        await conn.execute(
+            "INSERT INTO storms (id, org_id, server_id, incident_id, alerts, started_at, "
+            "last_alert_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (storm.id, org, server_id, storm.incident_id, storm.alerts, now, storm.last_alert_at),
+        )
+    else:
+        await conn.execute(
+            "UPDATE storms SET alerts = %s, last_alert_at = %s WHERE id = %s",
+            (storm.alerts, storm.last_alert_at, storm.id),
+        )
