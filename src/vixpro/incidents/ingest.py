@@ -48,6 +48,9 @@ class Outcome:
     incident_ids: tuple[uuid.UUID, ...]  # incidents the alerts went to (new or existing)
     suppressed: int  # alerts inside a maintenance window
     queued_for_ai: tuple[uuid.UUID, ...]  # incidents that now wait for a diagnosis
+    # Queued incidents of the organisation that fit in its free reactive-agent slots now
+    # (read in the same transaction): the diagnoses to start once it commits.
+    start_now: tuple[uuid.UUID, ...] = ()
 
 
 async def store(conn: AsyncConnection[Any], submissions: Sequence[Submission]) -> list[Outcome]:
@@ -63,6 +66,7 @@ async def store(conn: AsyncConnection[Any], submissions: Sequence[Submission]) -
         batch = OrgBatch(org_id=org_id, now=now)
         await read_org(conn, batch, sorted({a.fingerprint for a in alerts}))
         await read_groups(conn, batch, alerts)
+        decided = []
         for i in indexes:
             alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
             queued = tuple(
@@ -70,9 +74,13 @@ async def store(conn: AsyncConnection[Any], submissions: Sequence[Submission]) -
                 for x in incident_ids
                 if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
             )
-            outcomes[i] = Outcome(tuple(alert_ids), tuple(incident_ids), suppressed, queued)
+            decided.append((i, alert_ids, incident_ids, suppressed, queued))
         batch.budget_events()
-        await write_org(conn, batch)
+        start_now = await write_org(conn, batch)
+        for i, alert_ids, incident_ids, suppressed, queued in decided:
+            outcomes[i] = Outcome(
+                tuple(alert_ids), tuple(incident_ids), suppressed, queued, start_now
+            )
     return [o for o in outcomes if o is not None]
 
 
@@ -93,8 +101,16 @@ class IngestWriter:
         pool_size: int = 4,
         on_committed: Committed | None = None,
     ) -> None:
+        # No server-side prepared statements: a generic plan cannot know which organisation
+        # a statement is for, and picks the organisation index over the per-key ones (a scan
+        # of the whole organisation per fingerprint). Planning each statement costs little.
         self._pool = AsyncConnectionPool(
-            libpq_url(app_url), min_size=1, max_size=pool_size, open=False, name="vixpro-ingest"
+            libpq_url(app_url),
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            name="vixpro-ingest",
+            kwargs={"prepare_threshold": None},
         )
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
@@ -150,7 +166,7 @@ class IngestWriter:
             return
         for (_, future), outcome in zip(items, outcomes, strict=True):
             _settle(future, outcome=outcome)
-        if self.on_committed is not None and any(o.queued_for_ai for o in outcomes):
+        if self.on_committed is not None and any(o.start_now for o in outcomes):
             # In the background, so that the next batch does not wait for it.
             task = asyncio.create_task(self._after([s for s, _ in items], outcomes))  # noqa: RUF006 - kept in self._after_tasks
             self._after_tasks.add(task)

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -320,28 +321,39 @@ class TokenCache:
 TOKENS = TokenCache()
 
 
-async def resolve(session: AsyncSession, master_key: bytes, token: str) -> Resolved | None:
-    """The integration a webhook token belongs to (a system session), or None."""
+_LOOKUP = (
+    "SELECT id, org_id, source, enabled, signing_secret_sealed, options "
+    "FROM integrations WHERE token_digest = %s"
+)
+
+
+def cached(token: str) -> tuple[bool, Resolved | None]:
+    """(known?, integration) from the last second's lookups, without touching the database."""
+    return TOKENS.get(token_digest(token))
+
+
+async def resolve(conn: AsyncConnection[Any], master_key: bytes, token: str) -> Resolved | None:
+    """The integration a webhook token belongs to, or None.
+
+    ``conn`` is a system-role connection (the token is what says which organisation); it is
+    used only when the token is not remembered from the last second.
+    """
     digest = token_digest(token)
     hit, cached = TOKENS.get(digest)
     if hit:
         return cached
-    row = (
-        await session.scalars(select(Integration).where(Integration.token_digest == digest))
-    ).first()
+    cursor = await conn.execute(_LOOKUP, (digest,))
+    row = await cursor.fetchone()
     resolved = None
     if row is not None:
+        integration_id, org_id, source, enabled, sealed_secret, options = row
         secret = (
-            unseal(master_key, row.signing_secret_sealed, _context(row.id, "signing")).decode()
-            if row.signing_secret_sealed
+            unseal(master_key, sealed_secret, _context(integration_id, "signing")).decode()
+            if sealed_secret
             else None
         )
         resolved = Resolved(
-            row.id,
-            row.org_id,
-            row.source,
-            row.enabled,
-            IntegrationConfig(secret, row.options or {}),
+            integration_id, org_id, source, enabled, IntegrationConfig(secret, options or {})
         )
     TOKENS.put(digest, resolved)
     return resolved

@@ -238,8 +238,21 @@ def _alert_values(row: AlertRow) -> dict[str, Any]:
     return values
 
 
-async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> None:
-    """Everything ``batch`` decided, in one pipeline: one statement per table."""
+_STARTABLE = """
+SELECT id FROM incidents
+WHERE org_id = %(org)s AND ai_state = 'queued'
+ORDER BY ai_queued_at, created_at, id
+LIMIT greatest(0, %(slots)s - (
+    SELECT count(*) FROM incidents WHERE org_id = %(org)s AND ai_state = 'running'))
+"""
+
+
+async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> tuple[uuid.UUID, ...]:
+    """Everything ``batch`` decided, in one pipeline: one statement per table.
+
+    Returns the queued incidents that fit in the organisation's free reactive-agent slots,
+    when this batch queued any (the diagnoses to start after the commit).
+    """
     org, now = batch.org_id, batch.now
     base = {"org": org, "now": now}
     new_incidents = [i for i in batch.touched.values() if i.new]
@@ -339,6 +352,13 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> None:
                 [(n, now, i) for i, n in batch.integration_counts.items()],
             )
         await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)))
+        startable = None
+        if any(i.new and i.ai_state.value == "queued" for i in new_incidents):
+            startable = await conn.execute(
+                _STARTABLE, {"org": org, "slots": batch.rules.max_reactive_agents}
+            )
+        rows_now = await startable.fetchall() if startable is not None else []
+    return tuple(r[0] for r in rows_now)
 
 
 async def _write_storm(

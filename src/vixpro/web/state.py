@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,7 +15,7 @@ from vixpro.db.sessions import Database
 from vixpro.hub.hub import Hub
 from vixpro.incidents.ingest import IngestWriter, Outcome, Submission
 from vixpro.incidents.live import Broadcaster
-from vixpro.jobs.incidents import start_diagnoses
+from vixpro.jobs.incidents import defer_diagnoses
 from vixpro.settings import Settings
 from vixpro.tools.catalogue import current_manifest, ensure_manifest
 from vixpro.tools.executions import Runner
@@ -78,9 +79,12 @@ class AppState:
         organisations' reactive-agent slots allow (the sweep is the backstop)."""
         if self.jobs is None:
             return
-        orgs = {s.org_id for s, o in zip(submissions, outcomes, strict=True) if o.queued_for_ai}
-        for org_id in orgs:
-            await start_diagnoses(self.jobs, self.db, org_id)
+        start: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
+        for submission, outcome in zip(submissions, outcomes, strict=True):
+            if outcome.start_now:
+                start[submission.org_id] = outcome.start_now
+        for org_id, incident_ids in start.items():
+            await defer_diagnoses(self.jobs, org_id, incident_ids)
 
     @property
     def invitation_ttl(self) -> timedelta:

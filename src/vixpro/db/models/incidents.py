@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -115,6 +116,16 @@ class Incident(Base):
         Index("ix_incidents_org_created", "org_id", "created_at", "id"),
         Index("ix_incidents_org_group", "org_id", "group_key", "last_alert_at"),
         Index("ix_incidents_org_number", "org_id", "number", unique=True),
+        # The AI queue: the oldest queued first; running ones counted against the slots.
+        Index(
+            "ix_incidents_ai_queue",
+            "org_id",
+            "ai_queued_at",
+            "created_at",
+            "id",
+            postgresql_where=text("ai_state = 'queued'"),
+        ),
+        Index("ix_incidents_ai_running", "org_id", postgresql_where=text("ai_state = 'running'")),
     )
 
 

@@ -89,10 +89,11 @@ async def confirm_subscription(url: str) -> None:
 )
 async def receive(token: str, request: Request, state: StateDep) -> JSONResponse:
     body = await request.body()
-    async with state.db.system_session("webhook token lookup") as session:
-        resolved = await integrations.resolve(
-            session, state.settings.master_key_bytes(), token[:200]
-        )
+    token = token[:200]
+    known, resolved = integrations.cached(token)
+    if not known:
+        async with state.db.counter_connection() as conn:  # system role: webhook token lookup
+            resolved = await integrations.resolve(conn, state.settings.master_key_bytes(), token)
     if resolved is None:
         raise ApiError(404, "no integration has this webhook URL", type_="not-found")
     if not resolved.enabled:

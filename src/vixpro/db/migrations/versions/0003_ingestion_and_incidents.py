@@ -439,6 +439,18 @@ def upgrade() -> None:
     op.create_index(
         "ix_storms_org_server", "storms", ["org_id", "server_id", "ended_at"], unique=False
     )
+    op.create_index(
+        "ix_incidents_ai_queue",
+        "incidents",
+        ["org_id", "ai_queued_at", "created_at", "id"],
+        postgresql_where=sa.text("ai_state = 'queued'"),
+    )
+    op.create_index(
+        "ix_incidents_ai_running",
+        "incidents",
+        ["org_id"],
+        postgresql_where=sa.text("ai_state = 'running'"),
+    )
     for table in TENANT_TABLES:
         op.execute(tenant_policy(table))
     # Host-agent events (offline, tampered, manifest refused) become incidents: 0 not yet
@@ -456,6 +468,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_ai_running", table_name="incidents")
+    op.drop_index("ix_incidents_ai_queue", table_name="incidents")
     op.drop_index("ix_server_events_alert_stage", table_name="server_events")
     op.drop_column("server_events", "alert_stage")
     op.drop_index("ix_storms_org_server", table_name="storms")
