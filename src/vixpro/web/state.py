@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class AppState:
     runner: Runner = field(init=False)
     ingest: IngestWriter = field(init=False)
     live: Broadcaster = field(init=False)
+    _deferred: dict[uuid.UUID, float] = field(default_factory=dict)
     signer: PlatformSigner | None = None
     manifest: Manifest | None = None
 
@@ -79,12 +81,19 @@ class AppState:
         organisations' reactive-agent slots allow (the sweep is the backstop)."""
         if self.jobs is None:
             return
-        start: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
+        start: dict[uuid.UUID, list[uuid.UUID]] = {}
+        now = time.monotonic()
         for submission, outcome in zip(submissions, outcomes, strict=True):
-            if outcome.start_now:
-                start[submission.org_id] = outcome.start_now
+            # An incident waiting for its job to be picked up stays "startable" until then:
+            # defer it once a minute at most from here (the queueing lock refuses doubles).
+            fresh = [i for i in outcome.start_now if now - self._deferred.get(i, -1e9) > 60]
+            if fresh:
+                start[submission.org_id] = fresh
+        if len(self._deferred) > 10_000:
+            self._deferred.clear()
         for org_id, incident_ids in start.items():
             await defer_diagnoses(self.jobs, org_id, incident_ids)
+            self._deferred.update(dict.fromkeys(incident_ids, now))
 
     @property
     def invitation_ttl(self) -> timedelta:
