@@ -34,10 +34,23 @@ class Submission:
     integration_id: uuid.UUID | None
     alerts: tuple[NormalizedAlert, ...]
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # False when the sender's body cannot hold what PostgreSQL refuses (no NUL escape, no
+    # NaN or Infinity): the alerts' text is stored as it is, without a cleaning pass.
+    needs_cleaning: bool = True
+
+
+def body_needs_cleaning(body: bytes) -> bool:
+    """Whether what is parsed from ``body`` may hold NUL characters (a JSON escape, a raw
+    byte, a form-encoded one) or non-finite numbers."""
+    return any(mark in body for mark in (b"\\u0000", b"\x00", b"%00", b"NaN", b"Infinity"))
 
 
 class StoreError(Exception):
     """The database refused what was submitted; the message says why."""
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def clean(value: Any) -> Any:
@@ -198,21 +211,22 @@ class OrgBatch:
     def _alert_values(
         self, alert: NormalizedAlert, submission: Submission, server_id: uuid.UUID | None
     ) -> dict[str, Any]:
+        c = clean if submission.needs_cleaning else _as_is
         return {
             "integration_id": submission.integration_id,
             "source": alert.source,
             "status": alert.status.value,
             "severity": alert.severity.value,
-            "title": clean(alert.title)[:500],
-            "description": clean(alert.description),
-            "labels": clean(dict(alert.labels)),
-            "annotations": clean(dict(alert.annotations)),
-            "host_hints": clean(list(alert.host_hints)),
+            "title": c(alert.title)[:500],
+            "description": c(alert.description),
+            "labels": c(dict(alert.labels)),
+            "annotations": c(dict(alert.annotations)),
+            "host_hints": c(list(alert.host_hints)),
             "server_id": server_id,
-            "source_url": clean(alert.source_url) if alert.source_url else None,
+            "source_url": c(alert.source_url) if alert.source_url else None,
             "starts_at": alert.starts_at,
             "ends_at": alert.ends_at,
-            "raw": clean(dict(alert.raw)),
+            "raw": c(dict(alert.raw)),
             "last_seen_at": self.now,
             "resolved_at": self.now if alert.status is Status.RESOLVED else None,
         }

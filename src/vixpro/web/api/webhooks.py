@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from vixpro.incidents import integrations, rejected
+from vixpro.incidents.batch import body_needs_cleaning
 from vixpro.incidents.ingest import Outcome, StoreError, Submission
 from vixpro.ingest import pagerduty
 from vixpro.ingest.base import Parsed, PayloadError, SignatureError, WebhookRequest
@@ -104,7 +105,7 @@ async def receive(token: str, request: Request, state: StateDep) -> JSONResponse
     webhook = WebhookRequest(
         body=body,
         headers={k.lower(): v for k, v in request.headers.items()},
-        query=dict(request.query_params),
+        query=dict(request.query_params) if request.url.query else {},
     )
     try:
         parsed = adapter.parse(webhook, resolved.config)
@@ -112,7 +113,13 @@ async def receive(token: str, request: Request, state: StateDep) -> JSONResponse
             await confirm_subscription(parsed.handshake.confirm_url)
             return JSONResponse({"status": "confirmed", "message": parsed.handshake.message})
         outcome = await state.ingest.submit(
-            Submission(resolved.org_id, resolved.id, parsed.alerts, webhook.received_at)
+            Submission(
+                resolved.org_id,
+                resolved.id,
+                parsed.alerts,
+                webhook.received_at,
+                needs_cleaning=body_needs_cleaning(body),
+            )
         )
     except SignatureError as exc:
         payload_id = await _keep(state, resolved, request, body, str(exc))
