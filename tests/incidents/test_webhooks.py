@@ -264,3 +264,21 @@ async def test_every_source_sample_goes_through_the_webhook(client, factory) -> 
         response = await post(client, url, adapter.sample(), **headers)
         assert response.status_code == 202, (source, response.text)
         assert response.json()["accepted"] >= 1, source
+
+
+async def test_the_fast_path_and_the_documented_route_answer_alike(client, factory, state) -> None:
+    """The shortcut middleware serves webhooks; the FastAPI route documents the same handler."""
+    from vixpro.web.app import create_app
+
+    paths = create_app(state).openapi()["paths"]
+    assert "/api/v1/webhooks/{token}" in paths
+    org = await new_org(factory, client)
+    url = (await org.integration())["webhook_url"]
+    streamed = await client.post(
+        path_of(url),
+        content=(chunk for chunk in [b'{"alerts": [', b"]}"]),
+        headers={"content-type": "application/json"},
+    )
+    assert streamed.status_code == 202 and streamed.json()["accepted"] == 0
+    wrong = await client.post(path_of(url) + "/extra", content=b"{}")
+    assert wrong.status_code in (404, 405)

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from vixpro import __version__
 from vixpro.web import health, hostagent, problems
 from vixpro.web.api import router as api_router
+from vixpro.web.api import webhooks
 from vixpro.web.dashboard import router as dashboard_router
 from vixpro.web.dashboard.templating import make_templates
 from vixpro.web.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
@@ -37,6 +38,7 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, limit=state.settings.max_body_bytes)
+    app.add_middleware(webhooks.WebhookShortcut, state=state, limit=state.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(hostagent.HostAgentSocketShortcut)
     return app
