@@ -4,11 +4,13 @@
 
 Each run starts a fresh data directory, one organisation with an Alertmanager integration, and
 ``vixpro serve --role web``; the load generator is a separate process on loopback. Every alert
-is new (its own labels, so its own fingerprint, so its own incident): the heaviest case.
+is new (its own labels, so its own fingerprint); from unknown hosts each is its own incident,
+the heaviest case.
 
 1. sustained single-alert webhooks, as fast as they are answered: accepted/s, p50/p99;
 2. single-alert webhooks at a fixed 500/s (open loop, latency from the scheduled send);
-3. batches of 100 alerts: alerts/s;
+3. batches of 100 alerts: alerts/s; then batches and single alerts from 50 enrolled servers,
+   where alerts group by server and storms form (the realistic flood);
 4. the same single-alert load against a bare FastAPI endpoint that parses the JSON and does
    nothing (``bench/bare_ingest.py``), for the ratio;
 5. the database holds exactly the alerts answered 202;
@@ -39,6 +41,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -59,12 +62,15 @@ from vixpro.settings import Settings  # noqa: E402
 # ---- payloads --------------------------------------------------------------------------------
 
 
-def alert(run: str, seq: int) -> dict[str, Any]:
+def alert(run: str, seq: int, grouped: bool = False) -> dict[str, Any]:
+    # grouped: from 50 enrolled servers (alerts group by server, and storms form);
+    # otherwise from hosts VixPro does not know (each alert its own incident: the worst case).
+    instance = f"host-{seq % 50}:9100" if grouped else f"unknown-{seq}:9100"
     return {
         "status": "firing",
         "labels": {
             "alertname": "BenchAlert",
-            "instance": f"host-{seq % 50}:9100",
+            "instance": instance,
             "severity": "warning",
             "run": run,
             "seq": str(seq),
@@ -76,7 +82,7 @@ def alert(run: str, seq: int) -> dict[str, Any]:
     }
 
 
-def body(run: str, first: int, count: int) -> bytes:
+def body(run: str, first: int, count: int, grouped: bool = False) -> bytes:
     return json.dumps(
         {
             "version": "4",
@@ -84,7 +90,7 @@ def body(run: str, first: int, count: int) -> bytes:
             "receiver": "vixpro",
             "groupKey": "{}:{}",
             "truncatedAlerts": 0,
-            "alerts": [alert(run, first + i) for i in range(count)],
+            "alerts": [alert(run, first + i, grouped) for i in range(count)],
         }
     ).encode()
 
@@ -100,6 +106,7 @@ class Load:
     connections: int
     batch: int = 1
     rate: float | None = None  # requests/s across all connections (open loop); None: closed
+    grouped: bool = False
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     first_seq: int = 0
 
@@ -137,7 +144,7 @@ async def _connection(load: Load, index: int, stop_at: float, start: float, out:
                 scheduled = time.perf_counter()
                 if scheduled >= stop_at:
                     return
-            payload = body(load.run, seq, load.batch)
+            payload = body(load.run, seq, load.batch, load.grouped)
             head = (
                 f"POST {load.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
@@ -241,6 +248,20 @@ async def _setup(urls: DatabaseUrls, settings: Settings) -> tuple[uuid.UUID, str
                 source="alertmanager",
                 name="bench",
             )
+        async with db.system_session("bench setup") as session:
+            for i in range(50):
+                await session.execute(
+                    text(
+                        "INSERT INTO servers (id, org_id, name, public_key, facts) "
+                        "VALUES (:id, :org, :name, '', CAST(:facts AS jsonb))"
+                    ),
+                    {
+                        "id": uuid.uuid4(),
+                        "org": created.org_id,
+                        "name": f"host-{i}",
+                        "facts": json.dumps({"hostname": f"host-{i}.example"}),
+                    },
+                )
         return created.org_id, f"/api/v1/webhooks/{view.token}"
     finally:
         await db.dispose()
@@ -315,7 +336,13 @@ def main() -> None:
             results.append(report(f"single alerts at {args.rate:.0f}/s", paced))
             batches = drive(Load(path, port, args.seconds, 8, batch=100))
             results.append(report("batches of 100", batches))
-            answered = single.accepted_alerts + paced.accepted_alerts + batches.accepted_alerts
+            grouped = drive(Load(path, port, args.seconds, 8, batch=100, grouped=True))
+            results.append(report("batches of 100 from 50 servers (grouped, storms)", grouped))
+            grouped_single = drive(Load(path, port, args.seconds, args.connections, grouped=True))
+            results.append(report("single alerts from 50 servers", grouped_single))
+            answered = sum(
+                o.accepted_alerts for o in (single, paced, batches, grouped, grouped_single)
+            )
             total = stored_count(urls, org_id)
             print(
                 json.dumps(
@@ -327,8 +354,7 @@ def main() -> None:
                 flush=True,
             )
             # Every alert answered 202, for these runs, is in the database.
-            for out_run, out in (("single", single), ("paced", paced), ("batch", batches)):
-                del out_run
+            for out in (single, paced, batches, grouped, grouped_single):
                 assert len(out.accepted_seqs) == out.accepted_alerts
             # kill -9 in the middle of a flood.
             flood = Load(path, port, 6, args.connections)
