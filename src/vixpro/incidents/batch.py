@@ -172,6 +172,8 @@ class OrgBatch:
         default_factory=list
     )
     integration_counts: dict[uuid.UUID, int] = field(default_factory=dict)
+    # Alerts that joined an existing incident, per incident: one timeline entry per batch.
+    added: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = field(default_factory=dict)
     alert_rows: list[AlertRow] = field(default_factory=list)
     touched: dict[uuid.UUID, IncidentRow] = field(default_factory=dict)
 
@@ -412,12 +414,7 @@ class OrgBatch:
         incident.alert_count += 1
         incident.open_alerts += 1
         if not first:
-            self.event(
-                incident,
-                "alert",
-                f"Alert added: {alert.title}",
-                {"alert_id": str(row.id), "severity": alert.severity.value},
-            )
+            self.added.setdefault(incident.id, []).append((row.id, alert.title))
         self._bump(incident, alert)
         return row
 
@@ -501,6 +498,21 @@ class OrgBatch:
         storm = StormRow(uuid.uuid4(), incident.id, 0, self.now, new=True)
         self.storms[server_id] = storm
         return storm
+
+    def finish(self) -> None:
+        """The decisions that summarise the batch: joined alerts, budget crossings."""
+        for incident_id, joined in self.added.items():
+            incident = self.incidents[incident_id]
+            titles = [title for _, title in joined]
+            if len(joined) == 1:
+                detail = f"Alert added: {titles[0]}"
+            else:
+                shown = ", ".join(titles[:3])
+                more = f" and {len(titles) - 3} more" if len(titles) > 3 else ""
+                detail = f"{len(joined)} alerts added: {shown}{more}"
+            ids = [str(alert_id) for alert_id, _ in joined[:50]]
+            self.event(incident, "alert", detail, {"alert_ids": ids, "count": len(joined)})
+        self.budget_events()
 
     def budget_events(self) -> None:
         """One org event per server on the alert that first takes it over today's budget."""

@@ -75,7 +75,7 @@ async def store(conn: AsyncConnection[Any], submissions: Sequence[Submission]) -
                 if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
             )
             decided.append((i, alert_ids, incident_ids, suppressed, queued))
-        batch.budget_events()
+        batch.finish()
         start_now = await write_org(conn, batch)
         for i, alert_ids, incident_ids, suppressed, queued in decided:
             outcomes[i] = Outcome(
