@@ -1,0 +1,1 @@
+"""The AI agent: providers, the offline runbook engine, diagnoses."""
