@@ -1,0 +1,66 @@
+"""The offline runbook engine: pick the playbook for the incident's category and run it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from vixpro.ai.report import DiagnosisReport
+from vixpro.ai.runbooks import (
+    agent_offline,
+    cpu,
+    disk,
+    dns,
+    endpoint,
+    fds,
+    generic,
+    memory,
+    service,
+    tls,
+)
+from vixpro.ai.runbooks.base import IncidentContext, ToolPort
+from vixpro.ai.runbooks.categories import Category, categorise
+
+log = logging.getLogger("vixpro.ai.runbooks")
+Playbook = Callable[[IncidentContext, ToolPort], Awaitable[DiagnosisReport]]
+
+PLAYBOOKS: dict[Category, Playbook] = {
+    Category.DISK: disk.diagnose,
+    Category.CPU: cpu.diagnose,
+    Category.MEMORY: memory.diagnose,
+    Category.SERVICE: service.diagnose,
+    Category.ENDPOINT: endpoint.diagnose,
+    Category.TLS: tls.diagnose,
+    Category.DNS: dns.diagnose,
+    Category.FDS: fds.diagnose,
+    Category.AGENT_OFFLINE: agent_offline.diagnose,
+    Category.GENERIC: generic.diagnose,
+}
+MIN_CONFIDENCE = 0.5  # below this a playbook's conclusion is escalated instead
+
+
+async def diagnose(context: IncidentContext, tools: ToolPort) -> DiagnosisReport:
+    category = categorise(context)
+    engine = f"runbook:{category.value}"
+    try:
+        report = await PLAYBOOKS[category](context, tools)
+    except Exception as exc:  # a playbook bug must not leave the incident without an answer
+        log.exception("runbook %s failed", engine)
+        return DiagnosisReport(
+            summary="The runbook could not finish.",
+            confidence=0.0,
+            escalate=True,
+            escalation_reason=f"the {engine} runbook failed: {type(exc).__name__}: {exc}",
+            outcome="escalated",
+            engine=engine,
+        )
+    if report.root_cause and report.confidence < MIN_CONFIDENCE:
+        return report.model_copy(
+            update={
+                "root_cause": None,
+                "escalate": True,
+                "outcome": "escalated",
+                "escalation_reason": f"low confidence ({report.confidence:g}): {report.root_cause}",
+            }
+        )
+    return report
