@@ -274,6 +274,7 @@ async def test_the_fast_path_and_the_documented_route_answer_alike(client, facto
     assert "/api/v1/webhooks/{token}" in paths
     org = await new_org(factory, client)
     url = (await org.integration())["webhook_url"]
+
     async def chunks():
         yield b'{"alerts": ['
         yield b"]}"
