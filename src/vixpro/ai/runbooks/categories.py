@@ -54,7 +54,7 @@ _RULES: list[tuple[Category, re.Pattern[str]]] = [
         Category.MEMORY,
         re.compile(r"\b(memory|oom|oomkill\w*|swap\w*|ram|out of memory)\b|oom ?killed"),
     ),
-    (Category.CPU, re.compile(r"\b(cpu|load average|high load|load|throttl\w*|steal)\b")),
+    (Category.CPU, re.compile(r"\b(cpu|load average|high load|load\d*|throttl\w*|steal)\b")),
     (
         Category.SERVICE,
         re.compile(

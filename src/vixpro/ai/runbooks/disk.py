@@ -59,7 +59,7 @@ async def diagnose(context: IncidentContext, tools: ToolPort) -> DiagnosisReport
             "the alert's condition is not present on the server now (it may have cleared "
             "or the alert's threshold differs)",
         )
-    sizes = await inv.run("largest_directories", {"path": mount, "depth": 2, "limit": 10})
+    sizes = await inv.run("largest_directories", {"path": mount, "depth": 3, "limit": 15})
     if sizes is None:
         return inv.conclude(
             f"{mount} is {percent:g}% full ({what}).",
