@@ -22,9 +22,10 @@ def linked(report: DiagnosisReport, port: LocalToolPort) -> None:
         assert item.tool in port.ran()
 
 
-def concluded(report: DiagnosisReport) -> None:
+def concluded(report: DiagnosisReport) -> str:
     assert not report.escalate and report.outcome == "diagnosed", report
     assert report.root_cause and report.confidence >= 0.5
+    return report.root_cause
 
 
 def escalated(report: DiagnosisReport) -> str:
@@ -43,11 +44,11 @@ async def test_disk_nearly_full_filesystem(tmp_path: Path) -> None:
         )
         port = LocalToolPort()
         report = await diagnose(context, port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
     assert report.engine == "runbook:disk"
     assert port.ran() == ["disk_usage", "largest_directories"]
-    assert str(filled) in report.root_cause  # the deepest directory holding the bytes
+    assert str(filled) in cause  # the deepest directory holding the bytes
     action = report.recommended_actions[0]
     assert action.tool == "delete_old_files" and action.risk == "mutate"
     assert action.params["path"] == str(filled)
@@ -63,10 +64,10 @@ async def test_disk_inodes_exhausted(tmp_path: Path) -> None:
         )
         port = LocalToolPort()
         report = await diagnose(context, port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
     assert port.ran()[0] == "inode_usage"
-    assert "inodes" in report.root_cause and str(mnt) in report.root_cause
+    assert "inodes" in cause and str(mnt) in cause
 
 
 async def test_disk_healthy_host_invents_nothing() -> None:
@@ -89,13 +90,13 @@ async def test_cpu_spinning_process() -> None:
     with faults.cpu_spinner() as pid:
         port = LocalToolPort()
         report = await diagnose(IncidentContext(title="HighCPU on web-1"), port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
     top = next(e for e in report.evidence if e.tool == "top_processes_cpu")
     assert f"(pid {pid})" in top.finding
     # Other work on a shared test machine can out-spin ours; then that process is named.
     hog = report.recommended_actions[0].params["pid"]
-    assert f"pid {hog}" in report.root_cause
+    assert f"pid {hog}" in cause
     assert report.recommended_actions[0].params == {"pid": hog, "signal": "TERM"}
 
 
@@ -105,8 +106,9 @@ async def test_memory_without_pressure_escalates() -> None:
     assert report.engine == "runbook:memory"
     assert {"memory_swap", "kernel_messages_oom", "top_processes_memory"} <= set(port.ran())
     if not report.escalate:
-        # The kernel log of this machine really records OOM kills: the playbook read them.
-        assert report.root_cause and "OOM" in report.root_cause
+        # This machine's kernel log really records OOM kills, or its memory really is short.
+        cause = concluded(report)
+        assert "OOM" in cause or "of memory" in cause
         return
     escalated(report)
     assert any(e.tool == "memory_swap" for e in report.evidence)
@@ -140,10 +142,10 @@ async def test_port_nothing_listening() -> None:
     )
     port = LocalToolPort()
     report = await diagnose(context, port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
     assert port.ran() == ["tcp_connect_check", "listening_ports"]
-    assert f"port {port_number}" in report.root_cause
+    assert f"port {port_number}" in cause
 
 
 async def test_port_listening_is_not_a_fault() -> None:
@@ -163,9 +165,9 @@ async def test_http_500() -> None:
         )
         port = LocalToolPort()
         report = await diagnose(context, port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
-    assert "HTTP 500" in report.root_cause and "pool exhausted" in report.root_cause
+    assert "HTTP 500" in cause and "pool exhausted" in cause
 
 
 async def test_tls_certificate_about_to_expire(tmp_path: Path) -> None:
@@ -176,9 +178,9 @@ async def test_tls_certificate_about_to_expire(tmp_path: Path) -> None:
         )
         port = LocalToolPort()
         report = await diagnose(context, port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
-    assert "shop.example.test" in report.root_cause and "days" in report.root_cause
+    assert "shop.example.test" in cause and "days" in cause
     assert report.confidence >= 0.9
 
 
@@ -188,8 +190,8 @@ async def test_tls_expired_certificate(tmp_path: Path) -> None:
             title="TLS certificate expired", labels={"instance": f"127.0.0.1:{port_number}"}
         )
         report = await diagnose(context, LocalToolPort())
-    concluded(report)
-    assert "expired" in report.root_cause
+    cause = concluded(report)
+    assert "expired" in cause
 
 
 async def test_dns_name_that_does_not_resolve() -> None:
@@ -198,9 +200,9 @@ async def test_dns_name_that_does_not_resolve() -> None:
     )
     port = LocalToolPort()
     report = await diagnose(context, port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
-    assert "does-not-exist.invalid" in report.root_cause
+    assert "does-not-exist.invalid" in cause
 
 
 async def test_dns_name_that_resolves_escalates() -> None:
@@ -212,9 +214,9 @@ async def test_process_near_its_open_files_limit() -> None:
     with faults.fd_hog(count=1000, limit=1024) as pid:
         port = LocalToolPort()
         report = await diagnose(IncidentContext(title="Too many open files on web-1"), port)
-    concluded(report)
+    cause = concluded(report)
     linked(report, port)
-    assert f"pid {pid}" in report.root_cause and "1024" in report.root_cause
+    assert f"pid {pid}" in cause and "1024" in cause
 
 
 async def test_agent_back_online_on_a_long_running_host() -> None:
@@ -222,7 +224,7 @@ async def test_agent_back_online_on_a_long_running_host() -> None:
     report = await diagnose(IncidentContext(title="Host agent offline on web-1"), port)
     assert report.engine == "runbook:agent_offline" and port.ran() == ["system_overview"]
     if not report.escalate:
-        assert report.root_cause and "rebooted" in report.root_cause  # booted under an hour ago
+        assert "rebooted" in concluded(report)  # this machine booted under an hour ago
         return
     assert "without a reboot" in escalated(report)
 
