@@ -175,14 +175,15 @@ def test_up_admin_restart_keeps_everything(env: dict[str, str], tmp_path: Path) 
         auth = {"Authorization": f"Bearer {key}"}
         incidents = httpx.get(f"{base}/api/v1/incidents", headers=auth).json()["items"]
         assert [i["title"] for i in incidents] == ["Disk full on db-1"]
-        for _ in range(100):  # the worker role runs the diagnose job (no AI configured yet)
+        for _ in range(100):  # the worker role runs the diagnose job (runbook engine)
             incident = httpx.get(
                 f"{base}/api/v1/incidents/{incidents[0]['id']}", headers=auth
             ).json()
             if incident["incident"]["ai_state"] == "done":
                 break
             time.sleep(0.1)
-        assert "ai_unavailable" in [e["kind"] for e in incident["timeline"]]
+        assert incident["diagnosis"]["outcome"] == "escalated"  # db-1 is not enrolled
+        assert "no server matched" in incident["diagnosis"]["report"]["escalation_reason"]
         unknown = admin(env, "create-integration", "--org", "Acme", "--source", "nagios9")
         assert unknown.returncode == 1 and "nagios9" in unknown.stderr
         staff = admin(env, "create-staff", "staff@acme.example")

@@ -21,6 +21,7 @@ from tests.conftest import Factory, OrgInfo
 from vixpro.accounts import audit, invitations, ratelimit
 from vixpro.accounts.plans import org_plan
 from vixpro.accounts.principal import CLI, Principal
+from vixpro.ai import reactive
 from vixpro.core.alerts import NormalizedAlert, Severity, Status
 from vixpro.core.roles import Role
 from vixpro.db.action_items import raise_action_item
@@ -137,6 +138,7 @@ async def _seed_incidents(state: AppState, org: OrgInfo, server_id: uuid.UUID) -
     )
     outcome = await state.ingest.submit(Submission(org.org_id, view.id, alerts))
     assert outcome.incident_ids
+    await reactive.diagnose_incident(db, None, None, org.org_id, outcome.incident_ids[0])
 
 
 async def _owner_principal(db: Database, org: OrgInfo) -> Principal:

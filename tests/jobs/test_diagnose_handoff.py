@@ -52,11 +52,13 @@ async def test_slots_limit_running_diagnoses_and_the_oldest_goes_first(
         assert await handoff.claim(session, org.org_id, ids[3])
 
 
-async def test_the_job_runs_for_every_new_incident_and_says_no_ai_is_configured(
+async def test_the_job_diagnoses_every_new_incident_one_slot_at_a_time(
     state: AppState, factory: Factory, database
 ) -> None:
     org = await factory.org("preview")  # one concurrent reactive agent
-    app = create_job_app(database, purge_cron="0 0 1 1 *")
+    app = create_job_app(
+        database, purge_cron="0 0 1 1 *", tools=lambda: (state.runner, state.manifest)
+    )
     async with app.open_async():
         state.jobs = app
         try:
@@ -84,8 +86,15 @@ async def test_the_job_runs_for_every_new_incident_and_says_no_ai_is_configured(
         for incident_id in ids:
             incident = await service.get_incident(session, incident_id)
             assert incident.ai_state == AiState.DONE.value
-            kinds = [e.kind for e in await service.timeline(session, incident_id)]
-            assert "ai_unavailable" in kinds
+            assert incident.diagnosis_started_at and incident.diagnosis_completed_at
+            assert incident.diagnosis_started_at <= incident.diagnosis_completed_at
+            events = await service.timeline(session, incident_id)
+            kinds = [e.kind for e in events]
+            assert kinds[-2:] == ["diagnosis_started", "escalated"]
+            # These alerts name no enrolled server: nothing to run tools on, and it says so.
+            assert "no server matched" in events[-1].detail
+            diagnosis = await service.latest_diagnosis(session, incident_id)
+            assert diagnosis is not None and diagnosis.outcome == "escalated"
 
 
 async def test_the_sweep_starts_queued_incidents_nobody_deferred(

@@ -105,7 +105,9 @@ async def serve(
 
     server: _Server | None = None
     tasks: list[asyncio.Task[None]] = []
-    job_app = create_job_app(db, purge_cron=settings.purge_cron)
+    job_app = create_job_app(
+        db, purge_cron=settings.purge_cron, tools=lambda: (state.runner, state.manifest)
+    )
     state.jobs = job_app
     await state.start()
     async with job_app.open_async():

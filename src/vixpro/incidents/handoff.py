@@ -132,14 +132,3 @@ async def end_quiet_storms(
         add_event(session, incident, "storm_ended", "system", detail)
         await notify_changed(session, org_id)
     return ended
-
-
-def record_no_ai(session: AsyncSession, incident: Incident) -> None:
-    add_event(
-        session,
-        incident,
-        "ai_unavailable",
-        "system",
-        "No AI provider is configured and this installation has no AI agent yet: "
-        "the incident waits for a person",
-    )

@@ -16,7 +16,7 @@ from vixpro.accounts.principal import Principal
 from vixpro.core.incidents import Action, InvalidTransition, State, transition
 from vixpro.core.pagination import Cursor
 from vixpro.core.roles import Role
-from vixpro.db.models import Alert, Incident, IncidentEvent, Membership, OrgEvent
+from vixpro.db.models import Alert, Diagnosis, Incident, IncidentEvent, Membership, OrgEvent
 from vixpro.db.paging import keyset
 from vixpro.incidents.ingest import NOTIFY_CHANNEL
 
@@ -92,6 +92,16 @@ async def timeline(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+async def latest_diagnosis(session: AsyncSession, incident_id: uuid.UUID) -> Diagnosis | None:
+    query = (
+        select(Diagnosis)
+        .where(Diagnosis.incident_id == incident_id)
+        .order_by(Diagnosis.completed_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
 
 
 async def get_alert(session: AsyncSession, alert_id: uuid.UUID) -> Alert:

@@ -16,7 +16,13 @@ from vixpro.tools.executions import expire_due
 log = logging.getLogger("vixpro.jobs")
 
 
-def create_job_app(db: Database, *, purge_cron: str, sweep_cron: str = "*/15 * * * * *") -> App:
+def create_job_app(
+    db: Database,
+    *,
+    purge_cron: str,
+    sweep_cron: str = "*/15 * * * * *",
+    tools: incident_jobs.ToolAccess | None = None,
+) -> App:
     connector = PsycopgConnector(
         conninfo=libpq_url(db.urls.app), kwargs={"application_name": "vixpro-jobs"}
     )
@@ -49,5 +55,5 @@ def create_job_app(db: Database, *, purge_cron: str, sweep_cron: str = "*/15 * *
             expired = await expire_due(session)
         return {"offline": offline, "expired_approvals": expired}
 
-    incident_jobs.register(app, db, sweep_cron=sweep_cron)
+    incident_jobs.register(app, db, sweep_cron=sweep_cron, tools=tools)
     return app

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from procrastinate import App
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 
+from vixpro.ai import reactive
 from vixpro.core.incidents import AiState
-from vixpro.db.models import Incident
+from vixpro.db.models import Manifest
 from vixpro.db.sessions import Database
 from vixpro.db.urls import libpq_url
 from vixpro.incidents import handoff, platform_alerts
 from vixpro.incidents.service import notify_changed
+from vixpro.tools.executions import Runner
 
 log = logging.getLogger("vixpro.jobs.incidents")
 
@@ -48,22 +50,40 @@ async def start_diagnoses(app: App, db: Database, org_id: uuid.UUID) -> int:
     return await defer_diagnoses(app, org_id, ready)
 
 
-def register(app: App, db: Database, *, sweep_cron: str = "*/15 * * * * *") -> None:
+ToolAccess = Callable[[], tuple[Runner | None, Manifest | None]]
+
+
+def register(
+    app: App,
+    db: Database,
+    *,
+    sweep_cron: str = "*/15 * * * * *",
+    tools: ToolAccess | None = None,
+) -> None:
+    """``tools`` gives the process's tool runner and current manifest (the app state's)."""
+
     @app.task(name=DIAGNOSE, queue="reactive")
     async def diagnose_incident(org_id: str, incident_id: str) -> str:
-        """Run the AI agent on one incident, within the organisation's reactive-agent slots."""
+        """Diagnose one incident, within the organisation's reactive-agent slots."""
         org, incident_uuid = uuid.UUID(org_id), uuid.UUID(incident_id)
         async with db.tenant_session(org) as session:
             if not await handoff.claim(session, org, incident_uuid):
                 return "waiting for a slot"
-            incident = await session.get(Incident, incident_uuid)
-            assert incident is not None
-            handoff.record_no_ai(session, incident)
-        async with db.tenant_session(org) as session:
-            following = await handoff.finish(session, org, incident_uuid, AiState.DONE)
-            await notify_changed(session, org)
-        await defer_diagnoses(app, org, following)
-        return "no AI configured"
+        runner, manifest = tools() if tools is not None else (None, None)
+        state = AiState.FAILED
+        try:
+            report = await reactive.diagnose_incident(db, runner, manifest, org, incident_uuid)
+            state = AiState.DONE
+            outcome = report.outcome
+        except Exception as exc:
+            await reactive.record_failure(db, org, incident_uuid, exc)
+            raise
+        finally:
+            async with db.tenant_session(org) as session:
+                following = await handoff.finish(session, org, incident_uuid, state)
+                await notify_changed(session, org)
+            await defer_diagnoses(app, org, following)
+        return outcome
 
     @app.periodic(cron=sweep_cron, periodic_id="incident_sweep")
     @app.task(name="vixpro.incident_sweep", queue="maintenance", queueing_lock="incident_sweep")

@@ -298,3 +298,22 @@ class RejectedPayload(Base):
     received_at: Mapped[datetime] = now_column()
 
     __table_args__ = (Index("ix_rejected_payloads_org_at", "org_id", "received_at", "id"),)
+
+
+class Diagnosis(Base):
+    """One diagnosis of an incident: the report, which engine wrote it, when it ran."""
+
+    __tablename__ = "diagnoses"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = _org()
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    engine: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_diagnoses_incident", "incident_id", "completed_at"),)

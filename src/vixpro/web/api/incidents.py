@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from vixpro.core.incidents import Action
-from vixpro.db.models import Alert, Incident, IncidentEvent, OrgEvent
+from vixpro.db.models import Alert, Diagnosis, Incident, IncidentEvent, OrgEvent
 from vixpro.incidents import service
 from vixpro.web.api.pagination import Page, PageDep
 from vixpro.web.api.schemas import Strict
@@ -95,10 +95,27 @@ class EventOut(BaseModel):
         return cls.model_validate(e, from_attributes=True)
 
 
+class DiagnosisOut(BaseModel):
+    id: UUID
+    engine: str
+    outcome: str
+    report: dict[str, Any] = Field(
+        description="summary, root_cause, confidence, evidence (with tool execution ids), "
+        "recommended_actions, escalate, escalation_reason"
+    )
+    started_at: datetime
+    completed_at: datetime
+
+    @classmethod
+    def of(cls, d: Diagnosis) -> DiagnosisOut:
+        return cls.model_validate(d, from_attributes=True)
+
+
 class IncidentDetail(BaseModel):
     incident: IncidentOut
     alerts: list[AlertOut]
     timeline: list[EventOut]
+    diagnosis: DiagnosisOut | None = Field(description="the latest diagnosis, if any")
 
 
 class ActionIn(Strict):
@@ -161,10 +178,12 @@ async def get_incident(
         incident = await service.get_incident(session, incident_id)
         alerts = await service.incident_alerts(session, incident_id)
         events = await service.timeline(session, incident_id)
+        diagnosis = await service.latest_diagnosis(session, incident_id)
     return IncidentDetail(
         incident=IncidentOut.of(incident),
         alerts=[AlertOut.of(a) for a in alerts],
         timeline=[EventOut.of(e) for e in events],
+        diagnosis=DiagnosisOut.of(diagnosis) if diagnosis else None,
     )
 
 

@@ -235,6 +235,7 @@ async def _incident_context(
         incident = await service.get_incident(session, incident_id)
         alerts = await service.incident_alerts(session, incident_id)
         events = await service.timeline(session, incident_id)
+        diagnosis = await service.latest_diagnosis(session, incident_id)
         people = await members.list_members(session, limit=200)
         views = await integrations.list_all(session, state.settings.master_key_bytes())
         names = await server_names(session, [incident.server_id]) if incident.server_id else {}
@@ -247,6 +248,7 @@ async def _incident_context(
         "incident": incident,
         "alerts": alerts,
         "events": events,
+        "diagnosis": diagnosis,
         "server_name": names.get(incident.server_id) if incident.server_id else None,
         "assignee": emails.get(incident.assignee_id) if incident.assignee_id else None,
         "assignable": assignable,
