@@ -47,7 +47,8 @@
   // Live parts of a page: an element with an id, data-live-refresh (the URL that renders it)
   // and data-live-stream (a Server-Sent Events URL). One EventSource per page; on "changed",
   // and on every (re)connection so that nothing missed while it was closed stays missed, each
-  // live part is fetched again and swapped for its new copy (open <details> stay open).
+  // live part is fetched again and swapped for its new copy (open <details> stay open); the
+  // first connection after a page load is not a reconnection and refreshes nothing.
   // Changes that arrive during a refresh are folded into one more refresh.
   var live = null;
   var liveUrl = null;
@@ -89,7 +90,13 @@
     if (!url || !window.EventSource) return;
     liveUrl = url;
     live = new EventSource(url);
-    live.addEventListener("ready", refreshLive);
+    // The first "ready" follows the page just rendered: nothing to catch up on, and swapping
+    // the list then could take a click meant for a link in it. Later ones are reconnections.
+    var connected = false;
+    live.addEventListener("ready", function () {
+      if (connected) refreshLive();
+      connected = true;
+    });
     live.addEventListener("changed", refreshLive);
   }
 
