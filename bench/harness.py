@@ -58,7 +58,7 @@ class BenchPlatform:
         self.ws_url = f"ws://127.0.0.1:{port}/api/v1/hostagent/ws"
 
 
-def start_web(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_web(env: dict[str, str], port: int, processes: int = 1) -> subprocess.Popen[bytes]:
     # VIXPRO_BENCH_PROFILE=path runs the web process under cProfile (written when it stops).
     profile = os.environ.get("VIXPRO_BENCH_PROFILE")
     prefix = [sys.executable, "-m", "cProfile", "-o", profile] if profile else []
@@ -71,10 +71,13 @@ def start_web(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             "web",
             "--port",
             str(port),
+            "--processes",
+            str(processes),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: kill -9 reaches every web process
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

@@ -314,6 +314,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--processes", type=int, default=1, help="web processes on the port")
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="vxi", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIXPRO_")}
@@ -327,7 +328,7 @@ def main() -> None:
             upgrade(urls)
             org_id, path = asyncio.run(_setup(urls, settings))
             port = free_port()
-            proc = start_web(env, port)
+            proc = start_web(env, port, args.processes)
             # Warm up (connection pools, caches), then measure.
             drive(Load(path, port, 2, args.connections))
             single = drive(Load(path, port, args.seconds, args.connections))
@@ -362,11 +363,11 @@ def main() -> None:
             loader = multiprocessing.Process(target=_child, args=(flood, child))
             loader.start()
             time.sleep(3)
-            proc.send_signal(signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)  # every web process of the group
             proc.wait()
             flooded: Outcome = parent.recv()
             loader.join()
-            proc = start_web(env, port)
+            proc = start_web(env, port, args.processes)
             kept = stored(urls, flood.run)
             lost = [s for s in flooded.accepted_seqs if s not in kept]
             print(

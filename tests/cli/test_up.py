@@ -222,3 +222,60 @@ def test_up_admin_restart_keeps_everything(env: dict[str, str], tmp_path: Path) 
     logs = log.read_text()
     assert password not in logs and key not in logs
     assert first_ready < 120  # recorded properly in BENCHMARKS.md; this only catches a hang
+
+
+def test_serve_runs_several_web_processes_on_one_port(env: dict[str, str]) -> None:
+    """``vixpro serve --role web --processes 2``: both answer on the port, and stop together."""
+    import psutil
+
+    wrong = subprocess.run(
+        [VIXPRO, "serve", "--role", "worker", "--processes", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrong.returncode == 2 and "several processes are for --role web" in wrong.stderr
+    admin(env, "create-org", "Spread", "--plan", "lean", "--owner", "ops@spread.example")
+    base = f"http://127.0.0.1:{env['VIXPRO_PORT']}"
+    proc = subprocess.Popen(
+        [VIXPRO, "serve", "--role", "web", "--processes", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    port = int(env["VIXPRO_PORT"])
+
+    def listeners() -> list[psutil.Process]:
+        found = []
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            try:
+                conns = child.net_connections(kind="tcp")
+            except psutil.Error:
+                continue
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in conns):
+                found.append(child)
+        return found
+
+    try:
+        children: list[psutil.Process] = []
+        ready = 0
+        for _ in range(150):
+            children = listeners()
+            try:
+                ready = sum(
+                    httpx.get(f"{base}/readyz", timeout=2).status_code == 200 for _ in range(10)
+                )
+            except httpx.HTTPError:
+                ready = 0
+            if len(children) == 2 and ready == 10:
+                break
+            time.sleep(0.2)
+        # Two processes each hold the port themselves (SO_REUSEPORT), and both answer.
+        assert len(children) == 2 and ready == 10
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(60)
+    assert code == 0
+    assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)

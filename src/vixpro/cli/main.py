@@ -8,7 +8,14 @@ import typer
 
 from vixpro import __version__
 from vixpro.cli.admin import admin
-from vixpro.cli.runtime import Role, configure_logging, database, run_loop, serve
+from vixpro.cli.runtime import (
+    Role,
+    configure_logging,
+    database,
+    run_loop,
+    serve,
+    serve_processes,
+)
 from vixpro.db.migrate import upgrade
 from vixpro.settings import Settings, SettingsError
 
@@ -58,16 +65,24 @@ def serve_command(
     port: PortOpt = None,
     tls_cert: CertOpt = None,
     tls_key: KeyOpt = None,
+    processes: Annotated[
+        int, typer.Option(min=1, max=64, help="web processes sharing the port (role web only)")
+    ] = 1,
 ) -> None:
     """Run one role against an already-migrated database (for scaled deployments)."""
     if role not in ("web", "worker", "all"):
         raise typer.BadParameter("role must be web, worker or all", param_hint="--role")
+    if processes > 1 and role != "web":
+        raise typer.BadParameter("several processes are for --role web", param_hint="--processes")
     configure_logging()
     settings = _settings(host, port)
     ssl = _ssl(tls_cert, tls_key)
     chosen: Role = role  # type: ignore[assignment]
     with database(settings) as urls:
-        run_loop(serve(settings, urls, chosen, ssl=ssl))
+        if processes > 1:
+            serve_processes(settings, urls, ssl, processes)
+        else:
+            run_loop(serve(settings, urls, chosen, ssl=ssl))
 
 
 @db_app.command("upgrade")

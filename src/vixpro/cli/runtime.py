@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
+import socket
 import sys
 from collections.abc import Coroutine, Iterator
 from typing import Any, Literal
@@ -80,6 +83,47 @@ async def bootstrap(db: Database, settings: Settings) -> tuple[str, str] | None:
     return settings.admin_email, password
 
 
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def web_process(settings: Settings, urls: DatabaseUrls, ssl: tuple[str, str] | None) -> None:
+    """One of several web processes sharing the port (``vixpro serve --processes N``)."""
+    configure_logging()
+    with contextlib.suppress(KeyboardInterrupt):
+        run_loop(serve(settings, urls, "web", ssl=ssl, shared_port=True))
+
+
+def serve_processes(
+    settings: Settings, urls: DatabaseUrls, ssl: tuple[str, str] | None, processes: int
+) -> None:
+    """Run ``processes`` web processes on one port; SIGINT/SIGTERM stop them all."""
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=web_process, args=(settings, urls, ssl), name=f"web-{i}")
+        for i in range(processes)
+    ]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: ``serve`` owns SIGINT/SIGTERM for both roles."""
 
@@ -95,7 +139,10 @@ async def serve(
     *,
     announce_first_login: bool = False,
     ssl: tuple[str, str] | None = None,
+    shared_port: bool = False,
 ) -> None:
+    """Run ``role`` until SIGINT/SIGTERM. ``shared_port``: bind with SO_REUSEPORT, so that
+    several web processes on one machine share the port (the kernel spreads connections)."""
     db = Database(urls, pool_size=10)
     state = AppState(settings=settings, db=db, head_revision=head_revision())
     stopping = asyncio.Event()
@@ -126,7 +173,8 @@ async def serve(
                 server_header=False,
             )
             server = _Server(config)
-            tasks.append(asyncio.create_task(server.serve(), name="web"))
+            sockets = [reuse_port_socket(settings.host, settings.port)] if shared_port else None
+            tasks.append(asyncio.create_task(server.serve(sockets=sockets), name="web"))
         if role in ("worker", "all"):
             tasks.append(
                 asyncio.create_task(
