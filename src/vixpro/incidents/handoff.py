@@ -17,47 +17,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vixpro.core.incidents import AiState, storm_over
 from vixpro.db.models import Incident
 from vixpro.incidents.service import add_event, notify_changed
+from vixpro.incidents.storage import startable_sql
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('vixpro-ai:' || :org, 0))")
+
+
+_STARTABLE = text(startable_sql(":org"))
+
+
+async def startable(session: AsyncSession, org_id: uuid.UUID) -> list[uuid.UUID]:
+    """Queued incidents that fit in the free slots right now."""
+    rows = await session.execute(_STARTABLE, {"org": org_id})
+    return [r[0] for r in rows]
 
 
 async def claim(session: AsyncSession, org_id: uuid.UUID, incident_id: uuid.UUID) -> bool:
     """Move ``incident_id`` from queued to running if a slot is free and it is next in line."""
     await session.execute(_LOCK, {"org": str(org_id)})
-    row = (
-        await session.execute(
-            text(
-                "SELECT p.max_concurrent_reactive_agents, "
-                "(SELECT count(*) FROM incidents WHERE org_id = :org AND ai_state = 'running') "
-                "FROM organisations o JOIN plans p ON p.code = o.plan_code WHERE o.id = :org"
-            ),
-            {"org": org_id},
-        )
-    ).first()
-    if row is None:
-        return False
-    slots, running = int(row[0]), int(row[1])
-    free = slots - running
-    if free <= 0:
-        return False
-    next_ids = await _next_queued(session, org_id, free)
-    if incident_id not in next_ids:
+    if incident_id not in await startable(session, org_id):
         return False
     incident = await session.get(Incident, incident_id)
     assert incident is not None
     incident.ai_state = AiState.RUNNING.value
     return True
-
-
-async def _next_queued(session: AsyncSession, org_id: uuid.UUID, n: int) -> list[uuid.UUID]:
-    rows = await session.execute(
-        text(
-            "SELECT id FROM incidents WHERE org_id = :org AND ai_state = 'queued' "
-            "ORDER BY ai_queued_at, created_at, id LIMIT :n"
-        ),
-        {"org": org_id, "n": n},
-    )
-    return [r[0] for r in rows]
 
 
 async def finish(
@@ -69,24 +51,6 @@ async def finish(
     if incident is not None and incident.ai_state == AiState.RUNNING.value:
         incident.ai_state = state.value
     return await startable(session, org_id)
-
-
-async def startable(session: AsyncSession, org_id: uuid.UUID) -> list[uuid.UUID]:
-    """Queued incidents that fit in the free slots right now."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT p.max_concurrent_reactive_agents, "
-                "(SELECT count(*) FROM incidents WHERE org_id = :org AND ai_state = 'running') "
-                "FROM organisations o JOIN plans p ON p.code = o.plan_code WHERE o.id = :org"
-            ),
-            {"org": org_id},
-        )
-    ).first()
-    if row is None:
-        return []
-    free = int(row[0]) - int(row[1])
-    return await _next_queued(session, org_id, free) if free > 0 else []
 
 
 async def orgs_with_queue(session: AsyncSession) -> Sequence[uuid.UUID]:

@@ -238,13 +238,25 @@ def _alert_values(row: AlertRow) -> dict[str, Any]:
     return values
 
 
-_STARTABLE = """
+_STARTABLE_TEMPLATE = """
 SELECT id FROM incidents
-WHERE org_id = %(org)s AND ai_state = 'queued'
+WHERE org_id = :org AND ai_state = 'queued'
 ORDER BY ai_queued_at, created_at, id
-LIMIT greatest(0, %(slots)s - (
-    SELECT count(*) FROM incidents WHERE org_id = %(org)s AND ai_state = 'running'))
+LIMIT greatest(0,
+    (SELECT p.max_concurrent_reactive_agents FROM organisations o
+     JOIN plans p ON p.code = o.plan_code WHERE o.id = :org)
+    - (SELECT count(*) FROM incidents WHERE org_id = :org AND ai_state = 'running'))
 """
+
+
+def startable_sql(placeholder: str) -> str:
+    """The queued incidents of one organisation that fit in its free reactive-agent slots,
+    oldest first, with ``placeholder`` as the organisation's bind marker: the ORM (``:org``)
+    and this writer (``%(org)s``) share the one query."""
+    return _STARTABLE_TEMPLATE.replace(":org", placeholder)
+
+
+_STARTABLE = startable_sql("%(org)s")
 
 
 async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> tuple[uuid.UUID, ...]:
@@ -354,9 +366,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> tuple[uuid.U
         await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)))
         startable = None
         if any(i.new and i.ai_state.value == "queued" for i in new_incidents):
-            startable = await conn.execute(
-                _STARTABLE, {"org": org, "slots": batch.rules.max_reactive_agents}
-            )
+            startable = await conn.execute(_STARTABLE, {"org": org})
         rows_now = await startable.fetchall() if startable is not None else []
     return tuple(r[0] for r in rows_now)
 

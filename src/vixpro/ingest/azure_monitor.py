@@ -67,16 +67,6 @@ PORTAL_ALERT = (
 MAX_ITEMS = 100
 
 
-def _parse_time(value: object, where: str) -> datetime | None:
-    """``parse_time``, with digit-like text it cannot convert (e.g. "²") refused as well."""
-    try:
-        return parse_time(value, where)
-    except PayloadError:
-        raise
-    except (ValueError, OverflowError) as exc:
-        raise PayloadError(f"'{where}' is not a valid time") from exc
-
-
 def _refuse_other_schemas(document: Mapping[str, Any]) -> None:
     schema = document.get("schemaId")
     if isinstance(schema, str) and schema.strip().lower() == SCHEMA_ID.lower():
@@ -292,8 +282,8 @@ def _alert(document: dict[str, Any]) -> NormalizedAlert:
             for key, value in (("alert_id", alert_id), ("origin_alert_id", origin_id))
             if value
         },
-        starts_at=_parse_time(essentials.get("firedDateTime"), "data.essentials.firedDateTime"),
-        ends_at=_parse_time(essentials.get("resolvedDateTime"), "data.essentials.resolvedDateTime")
+        starts_at=parse_time(essentials.get("firedDateTime"), "data.essentials.firedDateTime"),
+        ends_at=parse_time(essentials.get("resolvedDateTime"), "data.essentials.resolvedDateTime")
         if status is Status.RESOLVED
         else None,
         host_hints=host_hints(hosts),

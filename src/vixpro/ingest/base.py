@@ -6,6 +6,8 @@ subscription confirmation) is returned as a :class:`Handshake` for the web layer
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -137,8 +139,8 @@ def parse_time(value: object, where: str) -> datetime | None:
     if value is None or value in ("", 0):
         return None
     if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value
         try:
+            seconds = value / 1000 if value > 1e11 else value
             return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise PayloadError(f"'{where}' is not a valid Unix time") from exc
@@ -189,3 +191,51 @@ def check_timestamp(value: str | None, *, header: str, tolerance_s: int = 300) -
             f"the {header} timestamp is more than {tolerance_s} s from now; resend with a fresh one"
         )
     return stamp
+
+
+SECRET_HEADER = "x-vixpro-secret"  # noqa: S105 - a header name, not a secret
+
+
+def check_secret_header(request: WebhookRequest, config: IntegrationConfig, hint: str) -> None:
+    """For sources that cannot sign: the integration's secret in a header of the sender's
+    (``X-VixPro-Secret``, or the one named by ``options["secret_header"]``), compared in
+    constant time. ``hint`` says where the sender sets that header. No secret set: no check."""
+    secret = config.signing_secret
+    if not secret:
+        return
+    option = config.options.get("secret_header")
+    header = option.strip().lower() if isinstance(option, str) and option.strip() else None
+    header = header or SECRET_HEADER
+    given = request.header(header)
+    if not given:
+        raise SignatureError(f"the {header} header is missing; {hint}")
+    if not hmac.compare_digest(
+        given.strip().encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass")
+    ):
+        raise SignatureError(f"the {header} header does not match this integration's secret")
+
+
+def check_authorization(request: WebhookRequest, secret: str) -> None:
+    """``Authorization: Bearer <secret>``, or basic auth whose password is the secret."""
+    given = (request.header("authorization") or "").strip()
+    if not given:
+        raise SignatureError(
+            "the Authorization header is missing; this integration requires the bearer token "
+            "or basic-auth password set in VixPro"
+        )
+    scheme, _, value = given.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise SignatureError(
+                "the Authorization header's basic credentials are malformed"
+            ) from exc
+        value = decoded.partition(":")[2]
+    elif scheme.lower() != "bearer":
+        raise SignatureError("the Authorization header must use the Bearer or Basic scheme")
+    if not hmac.compare_digest(
+        value.encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass")
+    ):
+        raise SignatureError("the Authorization credentials do not match this integration's secret")

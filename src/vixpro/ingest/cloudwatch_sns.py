@@ -63,16 +63,6 @@ REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 MAX_ITEMS = 100
 
 
-def _parse_time(value: object, where: str) -> datetime | None:
-    """``parse_time``, with digit-like text it cannot convert (e.g. "²") refused as well."""
-    try:
-        return parse_time(value, where)
-    except PayloadError:
-        raise
-    except (ValueError, OverflowError) as exc:
-        raise PayloadError(f"'{where}' is not a valid time") from exc
-
-
 # ---- options -------------------------------------------------------------------------------
 
 
@@ -266,7 +256,7 @@ def _alert(
     trigger = optional(alarm, "Trigger", dict, "Message") or {}
     dimensions = _dimensions(trigger)
     metric, namespace = _metric_names(trigger)
-    changed = _parse_time(alarm.get("StateChangeTime"), "Message.StateChangeTime")
+    changed = parse_time(alarm.get("StateChangeTime"), "Message.StateChangeTime")
     labels = {
         key: truncate(value, 1_000)
         for key, value in (

@@ -14,7 +14,6 @@ signing secret, the request must carry it in ``X-VixPro-Secret`` (or the header 
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -34,12 +33,11 @@ from vixpro.ingest.base import (
     IntegrationConfig,
     Parsed,
     PayloadError,
-    SignatureError,
     WebhookRequest,
+    check_secret_header,
     parse_time,
 )
 
-DEFAULT_SECRET_HEADER = "x-vixpro-secret"  # noqa: S105 (a header name, not a secret)
 MAX_FORM_FIELDS = 1000
 MAX_LABEL_VALUE = 1000
 
@@ -290,19 +288,7 @@ def alert_from_fields(fields: Fields, raw: Mapping[str, Any]) -> NormalizedAlert
 
 def verify_secret(request: WebhookRequest, config: IntegrationConfig) -> None:
     """Datadog cannot sign; a custom header carries the integration's secret instead."""
-    secret = config.signing_secret
-    if not secret:
-        return
-    option = config.options.get("secret_header")
-    header = option.strip().lower() if isinstance(option, str) and option.strip() else None
-    header = header or DEFAULT_SECRET_HEADER
-    given = request.header(header)
-    if not given:
-        raise SignatureError(
-            f"the {header} header is missing; add it to the Datadog webhook's custom headers"
-        )
-    if not hmac.compare_digest(given.strip().encode(), secret.encode()):
-        raise SignatureError(f"the {header} header does not match this integration's secret")
+    check_secret_header(request, config, "add it to the Datadog webhook's custom headers")
 
 
 def _document(request: WebhookRequest) -> dict[str, Any]:

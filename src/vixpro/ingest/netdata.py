@@ -15,9 +15,6 @@ has a signing secret, one of the two must carry it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -35,8 +32,8 @@ from vixpro.ingest.base import (
     IntegrationConfig,
     Parsed,
     PayloadError,
-    SignatureError,
     WebhookRequest,
+    check_authorization,
     optional,
     parse_time,
 )
@@ -53,42 +50,6 @@ ALERT_SEVERITIES: dict[str, tuple[Status, Severity]] = {
 # Fields that name the node; the documented schema has none, but some Netdata Cloud payloads
 # carry one and users' proxies often add one.
 HOST_FIELDS = ("host", "hostname", "node", "node_name", "nodeName")
-
-
-def _parse_time(value: object, where: str) -> datetime | None:
-    """``parse_time``, with digit-like text it cannot convert (e.g. "²") refused as well."""
-    try:
-        return parse_time(value, where)
-    except PayloadError:
-        raise
-    except (ValueError, OverflowError) as exc:
-        raise PayloadError(f"'{where}' is not a valid time") from exc
-
-
-def check_authorization(request: WebhookRequest, secret: str) -> None:
-    """``Authorization: Bearer <secret>`` or basic auth whose password is the secret."""
-    given = (request.header("authorization") or "").strip()
-    if not given:
-        raise SignatureError(
-            "the Authorization header is missing; this integration requires the bearer token "
-            "or basic-auth password set in VixPro"
-        )
-    scheme, _, value = given.partition(" ")
-    value = value.strip()
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise SignatureError(
-                "the Authorization header's basic credentials are malformed"
-            ) from exc
-        value = decoded.partition(":")[2]
-    elif scheme.lower() != "bearer":
-        raise SignatureError("the Authorization header must use the Bearer or Basic scheme")
-    if not hmac.compare_digest(
-        value.encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass")
-    ):
-        raise SignatureError("the Authorization credentials do not match this integration's secret")
 
 
 def _text(document: Mapping[str, Any], *keys: str) -> str | None:
@@ -188,7 +149,7 @@ def _alert(document: dict[str, Any]) -> NormalizedAlert:
         )
         if value is not None
     }
-    when = _parse_time(document.get("date"), "date")
+    when = parse_time(document.get("date"), "date")
     title = annotations.get("message") or f"{name} is {word}" + (f" on {host}" if host else "")
     return NormalizedAlert(
         source=SOURCE,

@@ -14,7 +14,6 @@ a signing secret it must arrive in ``X-VixPro-Secret`` (or the header named by
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -34,14 +33,13 @@ from vixpro.ingest.base import (
     IntegrationConfig,
     Parsed,
     PayloadError,
-    SignatureError,
     WebhookRequest,
+    check_secret_header,
     optional,
     parse_time,
     require,
 )
 
-DEFAULT_SECRET_HEADER = "x-vixpro-secret"  # noqa: S105 (a header name, not a secret)
 MAX_LABEL_VALUE = 1000
 MAX_TAGS = 200
 HOST_TAGS = ("host", "hostname", "server", "instance")
@@ -203,19 +201,7 @@ def message_alert(
 
 def verify_secret(request: WebhookRequest, config: IntegrationConfig) -> None:
     """Uptime Kuma cannot sign; an additional header carries the integration's secret."""
-    secret = config.signing_secret
-    if not secret:
-        return
-    option = config.options.get("secret_header")
-    header = option.strip().lower() if isinstance(option, str) and option.strip() else None
-    header = header or DEFAULT_SECRET_HEADER
-    given = request.header(header)
-    if not given:
-        raise SignatureError(
-            f"the {header} header is missing; add it to the notification's Additional Headers"
-        )
-    if not hmac.compare_digest(given.strip().encode(), secret.encode()):
-        raise SignatureError(f"the {header} header does not match this integration's secret")
+    check_secret_header(request, config, "add it to the notification's Additional Headers")
 
 
 def _document(request: WebhookRequest) -> dict[str, Any]:

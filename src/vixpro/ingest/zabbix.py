@@ -13,7 +13,6 @@ Zabbix does not sign requests; when the integration has a signing secret, the sc
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -32,12 +31,11 @@ from vixpro.ingest.base import (
     IntegrationConfig,
     Parsed,
     PayloadError,
-    SignatureError,
     WebhookRequest,
+    check_secret_header,
     parse_time,
 )
 
-DEFAULT_SECRET_HEADER = "x-vixpro-secret"  # noqa: S105 (a header name, not a secret)
 MAX_LABEL_VALUE = 1000
 MAX_TAGS = 200
 
@@ -321,19 +319,7 @@ def alert_from_params(params: Params, document: Mapping[str, Any]) -> Normalized
 
 def verify_secret(request: WebhookRequest, config: IntegrationConfig) -> None:
     """Zabbix cannot sign; the media type's script sends the integration's secret instead."""
-    secret = config.signing_secret
-    if not secret:
-        return
-    option = config.options.get("secret_header")
-    header = option.strip().lower() if isinstance(option, str) and option.strip() else None
-    header = header or DEFAULT_SECRET_HEADER
-    given = request.header(header)
-    if not given:
-        raise SignatureError(
-            f"the {header} header is missing; fill in the media type's 'secret' parameter"
-        )
-    if not hmac.compare_digest(given.strip().encode(), secret.encode()):
-        raise SignatureError(f"the {header} header does not match this integration's secret")
+    check_secret_header(request, config, "fill in the media type's 'secret' parameter")
 
 
 class ZabbixAdapter:
