@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from vixpro_agent.protocol import signing
 
 from tests.conftest import Factory, OrgInfo
+from tests.db import seeds
 from vixpro.accounts import audit, invitations, ratelimit
 from vixpro.accounts.plans import org_plan
 from vixpro.accounts.principal import CLI, Principal
@@ -98,6 +99,8 @@ async def _seed(state: AppState, factory: Factory, org: OrgInfo) -> None:
     )
     await state.hub.presence.tampered(server_id, "seeded")
     await _seed_incidents(state, org, server_id)
+    for seed in seeds.SEEDERS:
+        await seed(state, org.org_id, server_id, principal)
 
 
 async def _seed_incidents(state: AppState, org: OrgInfo, server_id: uuid.UUID) -> None:

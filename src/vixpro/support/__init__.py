@@ -1,0 +1,1 @@
+"""Support: tickets with response-time clocks, the action-item pipeline, maintenance announcements."""
