@@ -1,0 +1,26 @@
+"""OpenAI (Chat Completions) through the official ``openai`` SDK."""
+
+from __future__ import annotations
+
+from pydantic_ai.models import Model
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.providers.openai import OpenAIProvider
+
+from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def build(spec: ProviderSpec) -> Model:
+    provider = OpenAIProvider(base_url=spec.base_url or DEFAULT_BASE_URL, api_key=spec.api_key)
+    return OpenAIChatModel(spec.model, provider=provider, settings=model_settings(spec))
+
+
+KIND = ProviderKind(
+    kind="openai",
+    title="OpenAI",
+    default_base_url=DEFAULT_BASE_URL,
+    key_required=True,
+    build=build,
+    example_model="gpt-4.1",
+)
