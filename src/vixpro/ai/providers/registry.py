@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic_ai.models import Model
 
-from vixpro.ai.providers import openai
+from vixpro.ai.providers import anthropic, google, openai, openai_compatible, xai
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec
 
-KINDS: dict[str, ProviderKind] = {p.kind: p for p in (openai.KIND,)}
+KINDS: dict[str, ProviderKind] = {
+    p.kind: p for p in (anthropic.KIND, google.KIND, openai.KIND, xai.KIND, openai_compatible.KIND)
+}
 
 
 class UnknownProviderKind(ValueError):

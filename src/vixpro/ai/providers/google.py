@@ -1,0 +1,26 @@
+"""Google (Gemini) through the official ``google-genai`` SDK (generateContent)."""
+
+from __future__ import annotations
+
+from pydantic_ai.models import Model
+from pydantic_ai.models.google import GoogleModel
+from pydantic_ai.providers.google import GoogleProvider
+
+from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+
+
+def build(spec: ProviderSpec) -> Model:
+    provider = GoogleProvider(api_key=spec.api_key, base_url=spec.base_url or DEFAULT_BASE_URL)
+    return GoogleModel(spec.model, provider=provider, settings=model_settings(spec))
+
+
+KIND = ProviderKind(
+    kind="google",
+    title="Google (Gemini)",
+    default_base_url=DEFAULT_BASE_URL,
+    key_required=True,
+    build=build,
+    example_model="gemini-2.5-pro",
+)

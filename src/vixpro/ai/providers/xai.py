@@ -1,0 +1,32 @@
+"""xAI (Grok) through its OpenAI-compatible REST API and the ``openai`` SDK.
+
+pydantic-ai's own xAI model speaks gRPC; the REST API is the one a base URL (and a local fake)
+can point at, and it has the same models and tool calling.
+"""
+
+from __future__ import annotations
+
+from pydantic_ai.models import Model
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
+from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
+
+DEFAULT_BASE_URL = "https://api.x.ai/v1"
+
+
+def build(spec: ProviderSpec) -> Model:
+    provider = OpenAICompatibleProvider(
+        "xai", base_url=spec.base_url or DEFAULT_BASE_URL, api_key=spec.api_key
+    )
+    return OpenAIChatModel(spec.model, provider=provider, settings=model_settings(spec))
+
+
+KIND = ProviderKind(
+    kind="xai",
+    title="xAI (Grok)",
+    default_base_url=DEFAULT_BASE_URL,
+    key_required=True,
+    build=build,
+    example_model="grok-4",
+)
