@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SECRET_FIELDS = ("master_key", "database_url", "app_database_url", "system_database_url")
+SECRET_FIELDS = (
+    "master_key",
+    "database_url",
+    "app_database_url",
+    "system_database_url",
+    "smtp_password",
+)
 PLACEHOLDERS = frozenset(
     {"", "changeme", "change-me", "change_me", "secret", "password", "xxx", "todo", "placeholder"}
 )
@@ -57,6 +63,18 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     db_role_prefix: str = Field(default="vixpro", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    # Notifications. Without ``smtp_host`` emails are kept in the staff console's outbox.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "VixPro <vixpro@localhost>"
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    twilio_api_url: str = "https://api.twilio.com"
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    notify_dispatch_cron: str = "*/5 * * * * *"
 
     def __init__(self, **values: Any) -> None:
         # pydantic's own error repeats the input, secrets included; ours names only the setting.

@@ -65,7 +65,19 @@ async def _other_org_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
     rejected = await client.post(
         integration.json()["webhook_url"].replace("http://testserver", ""), content=b"nope"
     )
+    channel = await client.post(
+        "/api/v1/notification-channels",
+        headers=bearer(key),
+        json={"kind": "bell", "name": "theirs"},
+    )
+    tested = await client.post(
+        f"/api/v1/notification-channels/{channel.json()['id']}/test", headers=bearer(key)
+    )
     return {
+        "channel_id": channel.json()["id"],
+        "delivery_id": tested.json()["delivery"]["id"],
+        # The bell test above rang their owner: the first bell row of this fresh database.
+        "notification_id": "1",
         "integration_id": integration.json()["id"],
         "incident_id": incident_id,
         "alert_id": incident.json()["alerts"][0]["id"],
@@ -90,6 +102,7 @@ def _valid_body(method: str, template: str) -> dict[str, Any] | None:
         ("/decision", {"approve": False}),
         ("/servers/{server_id}", {"name": "renamed"}),
         ("/integrations/{integration_id}", {"name": "renamed"}),
+        ("/notification-channels/{channel_id}", {"name": "renamed"}),
         ("/actions", {"action": "acknowledge"}),
         ("/assignee", {"assignee_id": None}),
         ("/comments", {"body": "mine"}),

@@ -153,7 +153,10 @@ async def serve(
     server: _Server | None = None
     tasks: list[asyncio.Task[None]] = []
     job_app = create_job_app(
-        db, purge_cron=settings.purge_cron, tools=lambda: (state.runner, state.manifest)
+        db,
+        purge_cron=settings.purge_cron,
+        tools=lambda: (state.runner, state.manifest),
+        settings=settings,
     )
     state.jobs = job_app
     await state.start()

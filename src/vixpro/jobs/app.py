@@ -11,6 +11,8 @@ from vixpro.db.sessions import Database
 from vixpro.db.urls import libpq_url
 from vixpro.hub.presence import Presence
 from vixpro.jobs import incidents as incident_jobs
+from vixpro.jobs import notify as notify_jobs
+from vixpro.settings import Settings
 from vixpro.tools.executions import expire_due
 
 log = logging.getLogger("vixpro.jobs")
@@ -22,6 +24,7 @@ def create_job_app(
     purge_cron: str,
     sweep_cron: str = "*/15 * * * * *",
     tools: incident_jobs.ToolAccess | None = None,
+    settings: Settings | None = None,
 ) -> App:
     connector = PsycopgConnector(
         conninfo=libpq_url(db.urls.app), kwargs={"application_name": "vixpro-jobs"}
@@ -56,4 +59,6 @@ def create_job_app(
         return {"offline": offline, "expired_approvals": expired}
 
     incident_jobs.register(app, db, sweep_cron=sweep_cron, tools=tools)
+    if settings is not None:  # notifications need the master key and the SMTP settings
+        notify_jobs.register(app, db, settings)
     return app

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from vixpro.web.api import (
     api_keys,
     audit,
+    bell,
     incident_stream,
     incidents,
     ingest_settings,
@@ -15,6 +16,7 @@ from vixpro.web.api import (
     maintenance,
     me,
     members,
+    notifications,
     org,
     rejected,
     servers,
@@ -37,6 +39,8 @@ for module in (
     audit,
     staff,
     integrations,
+    notifications,
+    bell,
     incident_stream,  # before incidents: "/incidents/stream" is not an incident id
     incidents,
     maintenance,

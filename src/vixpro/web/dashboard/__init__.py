@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from vixpro.web.dashboard import (
     approvals,
     audit,
+    bell,
     executions,
     incidents,
     integrations,
@@ -14,6 +15,7 @@ from vixpro.web.dashboard import (
     keys,
     login,
     maintenance,
+    notifications,
     plan,
     rejected,
     servers,
@@ -38,6 +40,8 @@ PAGES = (
     audit,
     invite,
     staff,
+    notifications,
+    bell,
 )
 
 router = APIRouter(include_in_schema=False)

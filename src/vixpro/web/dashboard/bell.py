@@ -1,0 +1,83 @@
+"""The bell: the unread count in the header (polled), the list, marking read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from vixpro.accounts import auth
+from vixpro.notify import bell
+from vixpro.web.dashboard.pages import redirect, render
+from vixpro.web.dashboard.session import CsrfDep, SignedInDep
+from vixpro.web.deps import StateDep
+from vixpro.web.state import AppState
+
+router = APIRouter(prefix="/bell")
+SHOWN = 100
+
+
+async def _unread(state: AppState, signed_in: auth.SignedIn) -> int:
+    # A person's own bell: in their current organisation, or (staff without one) everywhere.
+    if signed_in.principal is not None:
+        async with state.db.tenant_session(signed_in.principal.org_id) as session:
+            return await bell.unread(session, signed_in.user_id)
+    async with state.db.system_session("bell: a staff user's own notifications") as session:
+        return await bell.unread(session, signed_in.user_id)
+
+
+async def _context(state: AppState, signed_in: auth.SignedIn) -> dict[str, Any]:
+    if signed_in.principal is not None:
+        async with state.db.tenant_session(signed_in.principal.org_id) as session:
+            rows = await bell.latest(session, signed_in.user_id, limit=SHOWN)
+            unread = await bell.unread(session, signed_in.user_id)
+    else:
+        async with state.db.system_session("bell: a staff user's own notifications") as session:
+            rows = await bell.latest(session, signed_in.user_id, limit=SHOWN)
+            unread = await bell.unread(session, signed_in.user_id)
+    return {"items": rows, "unread": unread}
+
+
+@router.get("")
+async def bell_page(request: Request, state: StateDep, signed_in: SignedInDep) -> Response:
+    return render(request, "bell.html", await _context(state, signed_in))
+
+
+@router.get("/count")
+async def bell_count(request: Request, state: StateDep, signed_in: SignedInDep) -> Response:
+    """The header's badge, polled every few seconds."""
+    unread = await _unread(state, signed_in)
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request, "_bell_count.html", {"unread": unread}, headers={"Cache-Control": "no-store"}
+    )
+    return response
+
+
+async def _mark(state: AppState, signed_in: auth.SignedIn, notification_id: int | None) -> None:
+    if signed_in.principal is not None:
+        scope = state.db.tenant_session(signed_in.principal.org_id)
+    else:
+        scope = state.db.system_session("bell: a staff user marks their notifications read")
+    async with scope as session:
+        if notification_id is None:
+            await bell.mark_all_read(session, signed_in.user_id)
+        else:
+            await bell.mark_read(session, signed_in.user_id, notification_id)
+
+
+@router.post("/read-all")
+async def read_all(request: Request, state: StateDep, signed_in: CsrfDep) -> Response:
+    await _mark(state, signed_in, None)
+    return redirect(request, "/bell")
+
+
+@router.post("/{notification_id}/read")
+async def read_one(
+    request: Request, state: StateDep, signed_in: CsrfDep, notification_id: int
+) -> Response:
+    await _mark(state, signed_in, notification_id)
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-target"):
+        return HTMLResponse("", headers={"HX-Trigger": "bell-changed"})
+    return redirect(request, "/bell")
