@@ -42,7 +42,7 @@ def _spec(
     return ProviderSpec(
         kind="openai",
         model=f"model-{label}",
-        api_key=key if key is not None else fake.api_key,
+        api_key=key if key is not None else fake.api_key or "",
         base_url=url or fake.url,
         timeout_s=0.5,
         label=label,

@@ -50,6 +50,9 @@ class FakeOpenAI(ScriptedServer):
         auth = request.headers.get("authorization", "")
         return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
 
+    def native_output(self, body: dict[str, Any]) -> bool:
+        return (body.get("response_format") or {}).get("type") == "json_schema"
+
     def error_response(self, status: int, message: str, headers: dict[str, str]) -> Response:
         kind, code = _ERROR_TYPES.get(status, ("server_error", None))
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}

@@ -5,7 +5,8 @@ Each fake (``llm_openai``, ``llm_anthropic``, ``llm_gemini``) is a small real HT
 in order, then runs the real SDK client against the fake's URL and asserts on what was sent.
 
 Steps are vendor-neutral: a text answer, tool calls (pydantic-ai's structured output is a call
-to a tool named ``final_result``), an HTTP fault, or a hang (the request is never answered, so
+to a tool named ``final_result``, or, when the request carries a response schema, the same
+arguments as JSON text: ``final(...)`` covers both), an HTTP fault, or a hang (the request is never answered, so
 the client's timeout fires). A request that finds the script empty is answered 500 with
 "script exhausted", which fails the test loudly instead of hanging it.
 """
@@ -13,6 +14,7 @@ the client's timeout fires). A request that finds the script empty is answered 5
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -82,7 +84,8 @@ class ScriptedServer:
     records requests, checks the key and implements ``Hang``.
     """
 
-    def __init__(self, api_key: str = "test-key") -> None:
+    def __init__(self, api_key: str | None = "test-key") -> None:
+        """``api_key`` is the one key accepted (others get the vendor's 401); None accepts any."""
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self._script: deque[Step] = deque()
@@ -145,6 +148,10 @@ class ScriptedServer:
     def error_response(self, status: int, message: str, headers: dict[str, str]) -> Response:
         raise NotImplementedError
 
+    def native_output(self, body: dict[str, Any]) -> bool:
+        """Whether the request asks for structured output as JSON text (a response schema)."""
+        return False
+
     def invalid_key_message(self, key: str | None) -> str:
         return f"Incorrect API key provided: {key}"
 
@@ -161,7 +168,7 @@ class ScriptedServer:
             )
         )
         key = self.key_of(request)
-        if key != self.api_key:
+        if self.api_key is not None and key != self.api_key:
             # Real providers echo part of the key back; echo all of it, so tests catch any
             # VixPro code that passes a provider's message through.
             return self.error_response(401, self.invalid_key_message(key), {})
@@ -174,6 +181,12 @@ class ScriptedServer:
             assert self._release is not None
             await self._release.wait()
             return self.error_response(503, "server stopping", {})
+        if isinstance(step, Calls) and self.native_output(body):
+            # With a response schema the model answers JSON text, not an output tool call:
+            # a scripted ``final(...)`` becomes that text.
+            finals = [c for c in step.calls if c.name == "final_result"]
+            if finals and len(finals) == len(step.calls):
+                step = Text(json.dumps(finals[0].args), step.tokens_in, step.tokens_out)
         return await render(request, body, step)
 
     # --- lifecycle ---------------------------------------------------------------------------

@@ -64,6 +64,9 @@ def classify(exc: BaseException) -> str | None:
             return reasons[0]
         return None
     if isinstance(exc, ai_errors.ModelHTTPError):
+        if isinstance(exc, ai_errors.ModelAuthenticationError):
+            # Gemini says a bad key with a 400, not a 401.
+            return f"invalid or refused API key (HTTP {exc.status_code})"
         return _http_reason(exc.status_code, exc.retry_after)
     if isinstance(exc, ai_errors.ModelRequestTimeout):
         return f"timed out after {exc.timeout:g} s"

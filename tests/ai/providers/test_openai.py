@@ -17,7 +17,7 @@ def _spec(fake: FakeOpenAI, model: str = "gpt-4.1") -> ProviderSpec:
     return ProviderSpec(
         kind="openai",
         model=model,
-        api_key=fake.api_key,
+        api_key=fake.api_key or "",
         base_url=fake.url,
         timeout_s=5,
         label="fake",

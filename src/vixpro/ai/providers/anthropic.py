@@ -22,5 +22,5 @@ KIND = ProviderKind(
     default_base_url=DEFAULT_BASE_URL,
     key_required=True,
     build=build,
-    example_model="claude-sonnet-4-5",
+    example_model="claude-sonnet-5-5",
 )

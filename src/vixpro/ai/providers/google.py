@@ -22,5 +22,5 @@ KIND = ProviderKind(
     default_base_url=DEFAULT_BASE_URL,
     key_required=True,
     build=build,
-    example_model="gemini-2.5-pro",
+    example_model="gemini-3.8-flash",
 )

@@ -22,5 +22,5 @@ KIND = ProviderKind(
     default_base_url=DEFAULT_BASE_URL,
     key_required=True,
     build=build,
-    example_model="gpt-4.1",
+    example_model="gpt-6.1-sol",
 )

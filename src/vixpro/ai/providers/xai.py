@@ -28,5 +28,5 @@ KIND = ProviderKind(
     default_base_url=DEFAULT_BASE_URL,
     key_required=True,
     build=build,
-    example_model="grok-4",
+    example_model="grok-4.7",
 )

@@ -19,14 +19,33 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-# Estimates in US dollars per million tokens (input, output) from the vendors' public price
-# pages; staff can edit them in the console. Self-hosted endpoints are not priced.
+# Estimates in US dollars per million tokens (input, output), taken from the vendors' public price
+# lists (as collected by the genai-prices project); staff can edit them in the console. A model
+# is priced by its exact name or the longest name here that is a prefix of it. Self-hosted
+# endpoints are not priced.
 SEED_PRICES: list[tuple[str, str, str, str]] = [
+    ("anthropic", "claude-opus-5-5", "4", "20"),
+    ("anthropic", "claude-opus-5", "5", "25"),
+    ("anthropic", "claude-opus-4-5", "5", "25"),
+    ("anthropic", "claude-opus-4-6", "5", "25"),
+    ("anthropic", "claude-opus-4-7", "5", "25"),
+    ("anthropic", "claude-opus-4-8", "5", "25"),
     ("anthropic", "claude-opus-4", "15", "75"),
+    ("anthropic", "claude-sonnet-5", "2", "10"),
     ("anthropic", "claude-sonnet-4", "3", "15"),
-    ("anthropic", "claude-haiku-4", "1", "5"),
-    ("anthropic", "claude-3-7-sonnet", "3", "15"),
-    ("anthropic", "claude-3-5-haiku", "0.8", "4"),
+    ("anthropic", "claude-haiku-5-5", "0.1", "0.5"),
+    ("anthropic", "claude-haiku-4-5", "1", "5"),
+    ("anthropic", "claude-fable-5", "10", "50"),
+    ("anthropic", "claude-fable-5-2", "8", "40"),
+    ("anthropic", "claude-mythos-5", "8", "40"),
+    ("openai", "gpt-6-sol", "2", "10"),
+    ("openai", "gpt-6-luna", "0.1", "0.5"),
+    ("openai", "gpt-6.1-sol", "2", "10"),
+    ("openai", "gpt-6.1-terra", "1", "5"),
+    ("openai", "gpt-5.5", "5", "30"),
+    ("openai", "gpt-5.4", "2.5", "15"),
+    ("openai", "gpt-5.4-mini", "0.75", "4.5"),
+    ("openai", "gpt-5.4-nano", "0.2", "1.25"),
     ("openai", "gpt-5", "1.25", "10"),
     ("openai", "gpt-5-mini", "0.25", "2"),
     ("openai", "gpt-5-nano", "0.05", "0.4"),
@@ -37,14 +56,24 @@ SEED_PRICES: list[tuple[str, str, str, str]] = [
     ("openai", "gpt-4o-mini", "0.15", "0.6"),
     ("openai", "o3", "2", "8"),
     ("openai", "o4-mini", "1.1", "4.4"),
+    ("google", "gemini-3.8-flash", "1.5", "7.5"),
+    ("google", "gemini-3.5-flash", "1.5", "9"),
+    ("google", "gemini-3.5-flash-lite", "0.3", "2.5"),
+    ("google", "gemini-3.1-pro", "2", "12"),
+    ("google", "gemini-3-pro", "2", "12"),
     ("google", "gemini-2.5-pro", "1.25", "10"),
     ("google", "gemini-2.5-flash", "0.3", "2.5"),
     ("google", "gemini-2.5-flash-lite", "0.1", "0.4"),
     ("google", "gemini-2.0-flash", "0.1", "0.4"),
-    ("xai", "grok-4", "3", "15"),
+    ("xai", "grok-4.7", "2", "6"),
+    ("xai", "grok-4.5", "2", "6"),
+    ("xai", "grok-4.3", "1.25", "2.5"),
+    ("xai", "grok-4-1-fast", "0.2", "0.5"),
     ("xai", "grok-4-fast", "0.2", "0.5"),
+    ("xai", "grok-4", "3", "15"),
     ("xai", "grok-3", "3", "15"),
     ("xai", "grok-3-mini", "0.3", "0.5"),
+    ("xai", "grok-code-fast-1", "0.2", "1.5"),
 ]
 
 
