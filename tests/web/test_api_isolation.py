@@ -6,6 +6,7 @@ parameter has no entry in ``_other_org_ids`` fails the test and says so.
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from vixpro_agent.protocol import signing
 
 from tests.conftest import Factory, bearer
+from vixpro.db.action_items import raise_action_item
 from vixpro.web.app import create_app
 from vixpro.web.state import AppState
 
@@ -93,6 +95,28 @@ async def _other_org_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
     }
 
 
+async def _support_ids(
+    client: httpx.AsyncClient, key: str, state: AppState, org_id: uuid.UUID
+) -> dict[str, str]:
+    """A ticket with a screenshot, and an action item (raised as a failing tool raises one)."""
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    )
+    ticket = await client.post(
+        "/api/v1/tickets",
+        headers=bearer(key),
+        data={"subject": "theirs", "body": "theirs"},
+        files=[("files", ("theirs.png", png, "image/png"))],
+    )
+    async with state.db.tenant_session(org_id) as session:
+        item = await raise_action_item(session, org_id, "load_uptime", "crashed", "x", "x")
+    return {
+        "ticket_id": ticket.json()["id"],
+        "attachment_id": ticket.json()["messages"][0]["attachments"][0]["id"],
+        "action_item_id": str(item.id),
+    }
+
+
 def _valid_body(method: str, template: str) -> dict[str, Any] | None:
     """A body that passes validation, so that the answer is about the id, not the body."""
     if method not in ("PATCH", "PUT", "POST"):
@@ -106,6 +130,7 @@ def _valid_body(method: str, template: str) -> dict[str, Any] | None:
         ("/actions", {"action": "acknowledge"}),
         ("/assignee", {"assignee_id": None}),
         ("/comments", {"body": "mine"}),
+        ("/review", {"fixed": True}),
     ):
         if template.endswith(suffix):
             return body
@@ -128,6 +153,7 @@ async def test_every_id_route_hides_other_orgs_rows(client, factory: Factory, st
     my_key = await factory.api_key(mine, "admin")
     their_key = await factory.api_key(theirs, "admin")
     ids = await _other_org_ids(client, their_key)
+    ids |= await _support_ids(client, their_key, state, theirs.org_id)
     routes = _api_routes(state)
     assert routes, "no id routes found"
     checked = 0

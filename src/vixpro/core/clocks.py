@@ -104,6 +104,13 @@ class ClockName(StrEnum):
     RESOLUTION = "resolution"
 
 
+class ClockState(StrEnum):
+    RUNNING = "running"
+    MET = "met"
+    MET_LATE = "met_late"
+    BREACHED = "breached"
+
+
 @dataclass(frozen=True, slots=True)
 class Clock:
     name: ClockName
@@ -114,6 +121,16 @@ class Clock:
         if self.met_at is not None:
             return self.met_at > self.due_at
         return _aware(now) > self.due_at
+
+    @property
+    def key(self) -> str:
+        """Names this deadline: each missed Critical update is a breach of its own."""
+        return f"{self.name.value}@{self.due_at.astimezone(UTC).isoformat()}"
+
+    def state(self, now: datetime) -> ClockState:
+        if self.met_at is not None:
+            return ClockState.MET if self.met_at <= self.due_at else ClockState.MET_LATE
+        return ClockState.BREACHED if _aware(now) > self.due_at else ClockState.RUNNING
 
     def remaining(self, now: datetime) -> timedelta:
         """Time left until due (negative once breached); zero when met in time."""
@@ -138,7 +155,8 @@ def clocks(ticket: Ticket, *, priority_support: bool) -> list[Clock]:
     """The ticket's clocks under the plan; empty for best effort (the free plan)."""
     if not priority_support:
         return []
-    opened = _aware(ticket.opened_at)
+    # Wall-clock targets are counted in UTC: 24 hours stay 24 hours across a DST change.
+    opened = _aware(ticket.opened_at).astimezone(UTC)
     if ticket.severity is Tier.CRITICAL:
         first_due = (
             add_business_hours(opened, CRITICAL_FIRST_RESPONSE)
@@ -148,7 +166,9 @@ def clocks(ticket: Ticket, *, priority_support: bool) -> list[Clock]:
         result = [Clock(ClockName.FIRST_RESPONSE, first_due, ticket.first_staff_reply_at)]
         if ticket.first_staff_reply_at is not None and ticket.mitigated_at is None:
             last = ticket.last_staff_reply_at or ticket.first_staff_reply_at
-            result.append(Clock(ClockName.UPDATE, last + CRITICAL_UPDATE_EVERY))
+            result.append(
+                Clock(ClockName.UPDATE, _aware(last).astimezone(UTC) + CRITICAL_UPDATE_EVERY)
+            )
         result.append(Clock(ClockName.RESOLUTION, opened + CRITICAL_RESOLUTION, ticket.resolved_at))
         return result
     return [
@@ -162,6 +182,19 @@ def clocks(ticket: Ticket, *, priority_support: bool) -> list[Clock]:
             add_business_hours(opened, NORMAL_RESOLUTION),
             ticket.resolved_at,
         ),
+    ]
+
+
+def open_breaches(ticket: Ticket, *, priority_support: bool, now: datetime) -> list[Clock]:
+    """Clocks breached at ``now`` and still unmet: the ones that escalate a ticket.
+
+    A resolved ticket has nothing left to escalate."""
+    if ticket.resolved_at is not None:
+        return []
+    return [
+        c
+        for c in clocks(ticket, priority_support=priority_support)
+        if c.met_at is None and c.breached(now)
     ]
 
 

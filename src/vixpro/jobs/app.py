@@ -12,6 +12,7 @@ from vixpro.db.urls import libpq_url
 from vixpro.hub.presence import Presence
 from vixpro.jobs import incidents as incident_jobs
 from vixpro.jobs import notify as notify_jobs
+from vixpro.jobs import support as support_jobs
 from vixpro.settings import Settings
 from vixpro.tools.executions import expire_due
 
@@ -61,4 +62,5 @@ def create_job_app(
     incident_jobs.register(app, db, sweep_cron=sweep_cron, tools=tools)
     if settings is not None:  # notifications need the master key and the SMTP settings
         notify_jobs.register(app, db, settings)
+    support_jobs.register(app, db)
     return app

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vixpro.support.attachments import UPLOAD_REQUEST_LIMIT
+
 access_log = logging.getLogger("vixpro.access")
+
+# Support messages carry screenshots: their routes (and only those) get a larger, still bounded
+# limit; ``vixpro.support.attachments`` refuses any single file over its own limit with a 413.
+UPLOAD_ROUTES = re.compile(
+    r"^(?:/api/v1(?:/staff)?/tickets|/support/tickets|/staff/tickets)(?:/[0-9a-fA-F-]{36}/messages)?$"
+)
 
 
 def _problem_413(limit: int) -> bytes:
@@ -39,14 +48,17 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit
+        if scope.get("method") == "POST" and UPLOAD_ROUTES.match(scope.get("path", "")):
+            limit = max(limit, UPLOAD_REQUEST_LIMIT)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.limit
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await self._reject(send)
+                    await self._reject(send, limit)
                     return
         seen = 0
         started = False
@@ -57,12 +69,12 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit and not rejected:
+                if seen > limit and not rejected:
                     # Answer now and tell the app the client has gone, so it stops reading;
                     # whatever it answers afterwards is dropped.
                     rejected = True
                     if not started:
-                        await self._reject(send)
+                        await self._reject(send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -76,8 +88,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _reject(self, send: Send) -> None:
-        body = _problem_413(self.limit)
+    async def _reject(self, send: Send, limit: int) -> None:
+        body = _problem_413(limit)
         await send(
             {
                 "type": "http.response.start",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from vixpro.web.api import (
+    action_items,
+    announcements,
     api_keys,
     audit,
     bell,
@@ -21,6 +23,7 @@ from vixpro.web.api import (
     rejected,
     servers,
     staff,
+    tickets,
     tools,
     webhooks,
 )
@@ -46,5 +49,8 @@ for module in (
     maintenance,
     ingest_settings,
     rejected,
+    tickets,
+    action_items,
+    announcements,
 ):
     router.include_router(module.router)

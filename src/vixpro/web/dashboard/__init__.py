@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from vixpro.web.dashboard import (
+    action_items,
+    announcements,
     approvals,
     audit,
     bell,
@@ -20,6 +22,7 @@ from vixpro.web.dashboard import (
     rejected,
     servers,
     staff,
+    support,
     team,
     tools,
 )
@@ -42,6 +45,9 @@ PAGES = (
     staff,
     notifications,
     bell,
+    support,
+    action_items,
+    announcements,
 )
 
 router = APIRouter(include_in_schema=False)
