@@ -1,0 +1,82 @@
+"""The outbox is filled inside the transactions of the changes it reports: approvals from the
+tool runner's single statement, host-agent incidents raised by the platform, people's actions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from vixpro_agent.protocol import signing
+
+from tests.conftest import Factory, bearer
+from vixpro.db.urls import libpq_url
+from vixpro.incidents import platform_alerts
+from vixpro.web.state import AppState
+
+
+async def _outbox(state: AppState, org_id: uuid.UUID) -> list[Any]:
+    async with state.db.tenant_session(org_id) as session:
+        rows = await session.execute(
+            text("SELECT kind, title, link, data FROM notification_outbox ORDER BY id")
+        )
+        return list(rows)
+
+
+async def _enrolled(client: httpx.AsyncClient, key: str, name: str) -> str:
+    token = (await client.post("/api/v1/servers/enrollment-tokens", headers=bearer(key))).json()
+    enrolled = await client.post(
+        "/api/v1/hostagent/enroll",
+        json={
+            "token": token["token"],
+            "public_key": signing.public_pem(signing.generate_private_key()),
+            "facts": {"hostname": name},
+        },
+    )
+    assert enrolled.status_code in (200, 201), enrolled.text
+    return str(enrolled.json()["server_id"])
+
+
+async def test_a_tool_run_waiting_for_approval_is_announced(
+    client: httpx.AsyncClient, factory: Factory, state: AppState
+) -> None:
+    org = await factory.org()
+    key = await factory.api_key(org, "admin")
+    server_id = await _enrolled(client, key, "db-1")
+    await client.patch("/api/v1/tools/restart_service", headers=bearer(key), json={"enabled": True})
+    run = await client.post(
+        f"/api/v1/servers/{server_id}/tools/restart_service/run",
+        headers=bearer(key),
+        json={"params": {"unit": "nginx.service"}},
+    )
+    approval_id = run.json()["approval"]["id"]
+    rows = [r for r in await _outbox(state, org.org_id) if r.kind == "approval.requested"]
+    assert len(rows) == 1
+    assert rows[0].title == "Approval requested: restart_service on db-1"
+    assert rows[0].link == "/approvals" and rows[0].data["approval_id"] == approval_id
+
+
+async def test_a_tampered_host_agent_opens_as_its_own_event_and_people_actions_follow(
+    client: httpx.AsyncClient, factory: Factory, state: AppState
+) -> None:
+    org = await factory.org()
+    key = await factory.api_key(org, "admin")
+    server_id = await _enrolled(client, key, "web-9")
+    await state.hub.presence.tampered(uuid.UUID(server_id), "config signature mismatch")
+    async with state.db.system_session("test: raise host-agent events") as session:
+        await platform_alerts.raise_pending(session, libpq_url(state.db.urls.app))
+    rows = await _outbox(state, org.org_id)
+    opened = [r for r in rows if r.kind == "hostagent.tampered"]
+    assert len(opened) == 1 and "Host agent config tampered on web-9" in opened[0].title
+    incident_id = opened[0].data["incident_id"]
+    assert opened[0].link == f"/incidents/{incident_id}"
+    assert not [r for r in rows if r.kind == "incident.opened"]
+    acked = await client.post(
+        f"/api/v1/incidents/{incident_id}/actions",
+        headers=bearer(key),
+        json={"action": "acknowledge"},
+    )
+    assert acked.status_code == 200, acked.text
+    kinds = [r.kind for r in await _outbox(state, org.org_id)]
+    assert kinds[-1] == "incident.acknowledged"
