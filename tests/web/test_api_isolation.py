@@ -117,6 +117,13 @@ async def _support_ids(
     }
 
 
+async def _chat_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
+    conversation = await client.post(
+        "/api/v1/chat/conversations", headers=bearer(key), json={"title": "theirs"}
+    )
+    return {"conversation_id": conversation.json()["id"]}
+
+
 def _valid_body(method: str, template: str) -> dict[str, Any] | None:
     """A body that passes validation, so that the answer is about the id, not the body."""
     if method not in ("PATCH", "PUT", "POST"):
@@ -131,6 +138,7 @@ def _valid_body(method: str, template: str) -> dict[str, Any] | None:
         ("/assignee", {"assignee_id": None}),
         ("/comments", {"body": "mine"}),
         ("/review", {"fixed": True}),
+        ("/messages", {"message": "mine"}),
     ):
         if template.endswith(suffix):
             return body
@@ -154,6 +162,7 @@ async def test_every_id_route_hides_other_orgs_rows(client, factory: Factory, st
     their_key = await factory.api_key(theirs, "admin")
     ids = await _other_org_ids(client, their_key)
     ids |= await _support_ids(client, their_key, state, theirs.org_id)
+    ids |= await _chat_ids(client, their_key)
     routes = _api_routes(state)
     assert routes, "no id routes found"
     checked = 0

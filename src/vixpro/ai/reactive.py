@@ -1,26 +1,43 @@
-"""Reactive diagnosis: an incident's alerts → the runbook engine on its server → a report.
+"""Reactive diagnosis: an incident's alerts → the AI agent on its server → a report.
 
-Until an organisation configures an AI provider, the offline runbook engine does this work,
-so every AI-eligible incident gets a diagnosis out of the box. Each step is stamped on the
-incident (``diagnosis_started_at``, ``first_tool_at``, ``diagnosis_completed_at``) and each
-tool call goes on its timeline as it happens.
+The organisation's ``reactive`` provider chain is tried in order (an LLM through the agent
+loop); a provider that fails (5xx, 429, timeout, refused connection, bad key) hands over to
+the next, and when none is left — or none is configured — the offline runbook engine does the
+work, so every AI-eligible incident gets a diagnosis. Each switch is written on the timeline
+with its reason. Each step is stamped on the incident (``diagnosis_started_at``,
+``first_tool_at``, ``diagnosis_completed_at``) and each tool call goes on its timeline as it
+happens. Where the plan and the organisation allow it, recommended fixes then run
+(:mod:`vixpro.ai.remediation`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_ai.models import Model
 from sqlalchemy import select, update
 
+from vixpro.accounts.principal import SYSTEM, Actor
+from vixpro.ai import agent, areas, prompts, remediation, usage
+from vixpro.ai import settings as settings_service
+from vixpro.ai.agent import DIAGNOSIS_TIME_LIMIT_S, AgentOutcome
+from vixpro.ai.failover import run_with_failover
+from vixpro.ai.providers.base import ProviderSpec
+from vixpro.ai.providers.registry import build_model
 from vixpro.ai.report import DiagnosisReport
 from vixpro.ai.runbooks import IncidentContext, diagnose
 from vixpro.ai.runbooks.base import ToolOutcome, ToolPort
 from vixpro.ai.runbooks.categories import categorise
 from vixpro.ai.runbooks.platform_port import PlatformToolPort
-from vixpro.db.models import Alert, Diagnosis, Incident, IncidentEvent, Manifest
+from vixpro.ai.settings import AiSettingsView
+from vixpro.ai.tooling import ToolBridge, ToolEvent
+from vixpro.core.approvals import Area
+from vixpro.db.models import Alert, Diagnosis, Incident, IncidentEvent, Manifest, Server
 from vixpro.db.sessions import Database
 from vixpro.incidents.service import notify_changed
 from vixpro.tools.executions import Runner
@@ -128,15 +145,197 @@ def _summary(report: DiagnosisReport) -> str:
     return f"Diagnosis ({report.confidence:.0%} confidence): {report.summary}{cause}"[:4000]
 
 
+class TimelineSink:
+    """Writes the AI agent's tool calls on the incident's timeline as they happen, and stamps
+    ``first_tool_at`` when the first one starts."""
+
+    def __init__(self, db: Database, org_id: uuid.UUID, incident_id: uuid.UUID) -> None:
+        self.db = db
+        self.org_id = org_id
+        self.incident_id = incident_id
+        self.actor = "AI agent"
+        self.first_tool_at: datetime | None = None
+
+    async def __call__(self, event: ToolEvent) -> None:
+        first = event.kind == "tool_started" and self.first_tool_at is None
+        if event.kind == "tool_started" and not first:
+            return  # the finished call is the entry; only the first start is stamped
+        if first:
+            self.first_tool_at = event.at
+        async with self.db.tenant_session(self.org_id) as session:
+            if first:
+                await session.execute(
+                    update(Incident)
+                    .where(Incident.id == self.incident_id, Incident.first_tool_at.is_(None))
+                    .values(first_tool_at=event.at)
+                )
+            entry = _timeline_entry(event)
+            if entry is not None:
+                kind, detail = entry
+                session.add(
+                    IncidentEvent(
+                        org_id=self.org_id,
+                        incident_id=self.incident_id,
+                        kind=kind,
+                        actor=self.actor,
+                        detail=detail[:2000],
+                        data={
+                            "tool": event.tool,
+                            "params": event.params,
+                            "ok": event.status == "succeeded",
+                            "status": event.status,
+                            "execution_id": str(event.execution_id) if event.execution_id else None,
+                            "approval_id": str(event.approval_id) if event.approval_id else None,
+                        },
+                    )
+                )
+            await notify_changed(session, self.org_id)
+
+
+def _timeline_entry(event: ToolEvent) -> tuple[str, str] | None:
+    if event.kind == "tool_finished":
+        ok = event.status == "succeeded"
+        return "tool", f"Ran {event.tool}" + ("" if ok else f" ({event.status}): {event.detail}")
+    if event.kind == "approval_requested":
+        return "approval_requested", f"Waiting for approval to run {event.tool}"
+    if event.kind == "tool_refused":
+        return "tool", f"Refused {event.tool}: {event.detail}"
+    return None
+
+
+async def _event(
+    db: Database,
+    org_id: uuid.UUID,
+    incident_id: uuid.UUID,
+    kind: str,
+    actor: str,
+    detail: str,
+    data: dict[str, Any],
+) -> None:
+    async with db.tenant_session(org_id) as session:
+        session.add(
+            IncidentEvent(
+                org_id=org_id,
+                incident_id=incident_id,
+                kind=kind,
+                actor=actor,
+                detail=detail[:2000],
+                data=data,
+            )
+        )
+        await notify_changed(session, org_id)
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """Everything one diagnosis works with."""
+
+    db: Database
+    runner: Runner
+    manifest: Manifest
+    org_id: uuid.UUID
+    incident_id: uuid.UUID
+    server_id: uuid.UUID
+    server_name: str
+    context: IncidentContext
+    settings: AiSettingsView
+
+
+async def _with_llm(
+    work: Investigation,
+    chain: Sequence[ProviderSpec],
+    *,
+    approval_wait_s: float | None,
+    deadline: float,
+) -> tuple[DiagnosisReport, ProviderSpec] | None:
+    """The agent loop down the provider chain; None when every provider failed."""
+    sink = TimelineSink(work.db, work.org_id, work.incident_id)
+    loop = asyncio.get_running_loop()
+
+    async def attempt(model: Model, spec: ProviderSpec) -> AgentOutcome:
+        sink.actor = f"AI agent ({spec.name})"
+        bridge = await ToolBridge.open(
+            work.runner,
+            work.manifest,
+            work.org_id,
+            work.server_id,
+            actor=Actor(SYSTEM.type, None, sink.actor),
+            area=Area.REACTIVE,
+            incident_id=work.incident_id,
+            budget=work.settings.tool_call_budget,
+            approval_wait_s=approval_wait_s,
+            on_event=sink,
+        )
+        prompt = prompts.incident_prompt(work.context, work.server_name, bridge.names)
+        return await agent.diagnose(
+            model,
+            bridge,
+            prompt,
+            provider=spec.name,
+            model_name=spec.model,
+            threshold=work.settings.confidence_threshold,
+            time_limit_s=max(1.0, deadline - loop.time()),
+        )
+
+    async def on_switch(spec: ProviderSpec, reason: str) -> None:
+        await _event(
+            work.db,
+            work.org_id,
+            work.incident_id,
+            "provider_failover",
+            "AI agent",
+            f"{spec.name} ({spec.model}) failed: {reason}. Moving to the next provider.",
+            {"provider": spec.name, "kind": spec.kind, "model": spec.model, "reason": reason},
+        )
+
+    result = await run_with_failover(chain, attempt, on_switch)
+    if result is None:
+        await _event(
+            work.db,
+            work.org_id,
+            work.incident_id,
+            "provider_failover",
+            "AI agent",
+            "No provider in the reactive list answered: the offline runbook engine takes over.",
+            {"provider": None, "reason": "every provider failed"},
+        )
+        return None
+    outcome, spec = result
+    async with work.db.tenant_session(work.org_id) as session:
+        await usage.record(
+            session,
+            work.org_id,
+            area="reactive",
+            spec=spec,
+            tokens_in=outcome.tokens_in,
+            tokens_out=outcome.tokens_out,
+            incident_id=work.incident_id,
+        )
+    return outcome.report, spec
+
+
+async def reactive_chain(db: Database, master_key: bytes, org_id: uuid.UUID) -> list[ProviderSpec]:
+    """The organisation's ``reactive`` providers, in order (empty: the runbook engine)."""
+    async with db.tenant_session(org_id) as session:
+        return await areas.chain_for(session, master_key, org_id, "reactive")
+
+
 async def diagnose_incident(
     db: Database,
     runner: Runner | None,
     manifest: Manifest | None,
     org_id: uuid.UUID,
     incident_id: uuid.UUID,
+    *,
+    chain: Sequence[ProviderSpec] = (),
+    approval_wait_s: float | None = None,
+    time_limit_s: float = DIAGNOSIS_TIME_LIMIT_S,
 ) -> DiagnosisReport:
-    """Diagnose one incident with the offline runbook engine and store the report."""
+    """Diagnose one incident (the ``reactive`` chain, then the runbook engine) and store the
+    report. ``approval_wait_s``: how long a tool waits for approval (None: the area's 10
+    minutes)."""
     started = datetime.now(UTC)
+    deadline = asyncio.get_running_loop().time() + time_limit_s
     async with db.tenant_session(org_id) as session:
         incident = await session.get(Incident, incident_id)
         if incident is None:
@@ -152,36 +351,70 @@ async def diagnose_incident(
         context = context_of(incident, alerts)
         engine = f"runbook:{categorise(context).value}"
         server_id = incident.server_id
+        server = await session.get(Server, server_id) if server_id is not None else None
+        ai_settings = await settings_service.for_org(session, org_id)
         incident.diagnosis_started_at = started
+        first = chain[0] if chain else None
         session.add(
             IncidentEvent(
                 org_id=org_id,
                 incident_id=incident_id,
                 kind="diagnosis_started",
-                actor=ACTOR,
-                detail=f"Diagnosis started: offline runbook engine ({engine})",
-                data={"engine": engine},
+                actor="AI agent" if first else ACTOR,
+                detail=f"Diagnosis started: {first.name} ({first.model})"
+                if first
+                else f"Diagnosis started: offline runbook engine ({engine})",
+                data={"engine": f"llm:{first.name}" if first else engine},
             )
         )
         await notify_changed(session, org_id)
 
-    if server_id is None:
+    if server_id is None or server is None:
         report = _no_server_report(engine)
     elif runner is None or manifest is None:
         report = _no_runner_report(engine)
     else:
-        port = await PlatformToolPort.open(
-            runner, manifest, org_id, server_id, incident_id=incident_id
+        work = Investigation(
+            db, runner, manifest, org_id, incident_id, server_id, server.name, context, ai_settings
         )
-        report = await diagnose(context, TimelinePort(port, db, org_id, incident_id))
+        found = (
+            await _with_llm(work, chain, approval_wait_s=approval_wait_s, deadline=deadline)
+            if chain
+            else None
+        )
+        if found is not None:
+            report, spec = found
+            if ai_settings.remediation_on and any(
+                a.risk == "mutate" for a in report.recommended_actions
+            ):
+                model = build_model(spec)
+                async with model:
+                    report = await remediation.remediate(
+                        work.db,
+                        work.runner,
+                        work.manifest,
+                        org_id,
+                        server_id,
+                        incident_id,
+                        report,
+                        model=model,
+                        approval_wait_s=approval_wait_s,
+                        on_event=TimelineSink(db, org_id, incident_id),
+                    )
+        else:
+            port = await PlatformToolPort.open(
+                runner, manifest, org_id, server_id, incident_id=incident_id
+            )
+            report = await diagnose(context, TimelinePort(port, db, org_id, incident_id))
 
     completed = datetime.now(UTC)
+    actor = "AI agent" if report.provider else ACTOR
     async with db.tenant_session(org_id) as session:
         session.add(
             Diagnosis(
                 org_id=org_id,
                 incident_id=incident_id,
-                engine=report.engine,
+                engine=report.engine[:64],
                 outcome=report.outcome,
                 report=report.model_dump(mode="json"),
                 started_at=started,
@@ -193,9 +426,14 @@ async def diagnose_incident(
                 org_id=org_id,
                 incident_id=incident_id,
                 kind="escalated" if report.escalate else "diagnosis",
-                actor=ACTOR,
+                actor=actor,
                 detail=_summary(report),
-                data={"engine": report.engine, "outcome": report.outcome},
+                data={
+                    "engine": report.engine,
+                    "outcome": report.outcome,
+                    "provider": report.provider,
+                    "model": report.model,
+                },
             )
         )
         await session.execute(

@@ -28,6 +28,19 @@ class RecommendedAction(BaseModel):
     risk: Risk
 
 
+class RemediationStep(BaseModel):
+    """A recommended ``mutate`` action the platform ran, and what its verification read."""
+
+    tool: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    execution_id: uuid.UUID | None = None
+    status: str  # the execution's final status: succeeded, failed, denied, expired, refused
+    verify_tool: str | None = None
+    verify_execution_id: uuid.UUID | None = None
+    held: bool | None = None  # None: not verified (the action did not run)
+    detail: str = ""
+
+
 class DiagnosisReport(BaseModel):
     summary: str = Field(min_length=1)
     root_cause: str | None = None
@@ -38,6 +51,10 @@ class DiagnosisReport(BaseModel):
     escalation_reason: str | None = None
     outcome: Outcome
     engine: str = Field(min_length=1)
+    # Which provider and model wrote it (None: the offline runbook engine).
+    provider: str | None = None
+    model: str | None = None
+    remediation: list[RemediationStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> DiagnosisReport:

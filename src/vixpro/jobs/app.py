@@ -59,7 +59,13 @@ def create_job_app(
             expired = await expire_due(session)
         return {"offline": offline, "expired_approvals": expired}
 
-    incident_jobs.register(app, db, sweep_cron=sweep_cron, tools=tools)
+    incident_jobs.register(
+        app,
+        db,
+        sweep_cron=sweep_cron,
+        tools=tools,
+        master_key=settings.master_key_bytes if settings is not None else None,
+    )
     if settings is not None:  # notifications need the master key and the SMTP settings
         notify_jobs.register(app, db, settings)
     support_jobs.register(app, db)

@@ -51,6 +51,7 @@ async def start_diagnoses(app: App, db: Database, org_id: uuid.UUID) -> int:
 
 
 ToolAccess = Callable[[], tuple[Runner | None, Manifest | None]]
+MasterKey = Callable[[], bytes]
 
 
 def register(
@@ -59,8 +60,11 @@ def register(
     *,
     sweep_cron: str = "*/15 * * * * *",
     tools: ToolAccess | None = None,
+    master_key: MasterKey | None = None,
 ) -> None:
-    """``tools`` gives the process's tool runner and current manifest (the app state's)."""
+    """``tools`` gives the process's tool runner and current manifest (the app state's);
+    ``master_key`` unseals the organisations' AI provider keys (without it, or with no
+    provider chosen for ``reactive``, the offline runbook engine diagnoses)."""
 
     @app.task(name=DIAGNOSE, queue="reactive")
     async def diagnose_incident(org_id: str, incident_id: str) -> str:
@@ -72,7 +76,14 @@ def register(
         runner, manifest = tools() if tools is not None else (None, None)
         state = AiState.FAILED
         try:
-            report = await reactive.diagnose_incident(db, runner, manifest, org, incident_uuid)
+            chain = (
+                await reactive.reactive_chain(db, master_key(), org)
+                if master_key is not None
+                else []
+            )
+            report = await reactive.diagnose_incident(
+                db, runner, manifest, org, incident_uuid, chain=chain
+            )
             state = AiState.DONE
             outcome = report.outcome
         except Exception as exc:

@@ -11,6 +11,8 @@ from procrastinate import App as JobApp
 from vixpro.accounts.auth import LoginPolicy
 from vixpro.accounts.keycache import ApiKeyCache
 from vixpro.accounts.ratelimit import RequestCounter
+from vixpro.ai.chat_live import ChatBroadcaster
+from vixpro.ai.chat_run import ChatRunner
 from vixpro.db.models import Manifest
 from vixpro.db.sessions import Database
 from vixpro.hub.hub import Hub
@@ -39,6 +41,8 @@ class AppState:
     runner: Runner = field(init=False)
     ingest: IngestWriter = field(init=False)
     live: Broadcaster = field(init=False)
+    chat: ChatRunner = field(init=False)
+    chat_live: ChatBroadcaster = field(init=False)
     _deferred: dict[uuid.UUID, float] = field(default_factory=dict)
     signer: PlatformSigner | None = None
     manifest: Manifest | None = None
@@ -49,6 +53,10 @@ class AppState:
         self.runner = Runner(self.db, self.hub)
         self.ingest = IngestWriter(self.db.urls.app, on_committed=self._hand_to_ai)
         self.live = Broadcaster(self.db.urls.app)
+        self.chat = ChatRunner(
+            self.db, self.runner, lambda: self.manifest, self.settings.master_key_bytes
+        )
+        self.chat_live = ChatBroadcaster(self.db.urls.app)
         s = self.settings
         self.login_policy = LoginPolicy(
             max_per_email=s.login_max_failures_per_email,
@@ -70,6 +78,8 @@ class AppState:
             await self.hub.broadcast_manifest()
 
     async def stop(self) -> None:
+        await self.chat.wait_idle(5)
+        await self.chat_live.stop()
         await self.live.stop()
         await self.ingest.stop()
         await self.hub.stop()

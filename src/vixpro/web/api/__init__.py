@@ -6,10 +6,12 @@ from fastapi import APIRouter
 
 from vixpro.web.api import (
     action_items,
+    ai_settings,
     announcements,
     api_keys,
     audit,
     bell,
+    chat,
     incident_stream,
     incidents,
     ingest_settings,
@@ -44,6 +46,8 @@ for module in (
     integrations,
     notifications,
     bell,
+    chat,
+    ai_settings,
     incident_stream,  # before incidents: "/incidents/stream" is not an incident id
     incidents,
     maintenance,
