@@ -13,6 +13,9 @@ from vixpro_agent.protocol import signing
 from tests.conftest import Factory, bearer
 from vixpro.db.urls import libpq_url
 from vixpro.incidents import platform_alerts
+from vixpro.notify import dispatch
+from vixpro.notify.events import EventKind
+from vixpro.notify.outbox import emit
 from vixpro.web.state import AppState
 
 
@@ -80,3 +83,42 @@ async def test_a_tampered_host_agent_opens_as_its_own_event_and_people_actions_f
     assert acked.status_code == 200, acked.text
     kinds = [r.kind for r in await _outbox(state, org.org_id)]
     assert kinds[-1] == "incident.acknowledged"
+
+
+async def test_old_notifications_are_purged_and_recent_ones_kept(
+    factory: Factory, state: AppState
+) -> None:
+    org = await factory.org()
+    async with state.db.tenant_session(org.org_id) as session:
+        for title in ("old", "new"):
+            await emit(session, org.org_id, EventKind.STORM, title, data={"audience": "members"})
+    async with state.db.system_session("test") as session:
+        await dispatch.dispatch(session)
+        await session.execute(
+            text(
+                "UPDATE notification_outbox SET dispatched_at = now() - interval '31 days' "
+                "WHERE org_id = :org AND title = 'old'"
+            ),
+            {"org": org.org_id},
+        )
+        await session.execute(
+            text(
+                "UPDATE notification_deliveries SET created_at = now() - interval '31 days' "
+                "WHERE org_id = :org AND title = 'old'"
+            ),
+            {"org": org.org_id},
+        )
+        await session.execute(
+            text(
+                "UPDATE bell_notifications SET created_at = now() - interval '91 days' "
+                "WHERE org_id = :org AND title = 'old'"
+            ),
+            {"org": org.org_id},
+        )
+        assert await dispatch.purge_old(session) >= 3
+    async with state.db.tenant_session(org.org_id) as session:
+        left = {
+            table: sorted((await session.scalars(text(f"SELECT title FROM {table}"))).all())
+            for table in ("notification_outbox", "notification_deliveries", "bell_notifications")
+        }
+    assert left == {t: ["new"] for t in left}

@@ -72,7 +72,16 @@ def register(
         async with db.system_session("notification dispatch: stranded deliveries") as session:
             stranded = await dispatching.pending_deliveries(session)
         await defer_deliveries(app, stranded)
-        return {"events": events, "rung": rung, "deliveries": deferred + len(stranded)}
+        purged = 0
+        if timestamp and timestamp % 3600 < 5:  # the scheduled run at the top of each hour
+            async with db.system_session("notification retention") as session:
+                purged = await dispatching.purge_old(session)
+        return {
+            "events": events,
+            "rung": rung,
+            "deliveries": deferred + len(stranded),
+            "purged": purged,
+        }
 
     @app.task(
         name=DELIVER,

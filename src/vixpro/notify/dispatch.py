@@ -192,3 +192,35 @@ async def pending_deliveries(session: AsyncSession, limit: int = 500) -> list[Pl
         {"limit": limit},
     )
     return [Planned(row.org_id, row.id) for row in rows]
+
+
+# How long the record of notifications is kept. Bell notifications stay longer: people scroll.
+KEEP_DAYS = 30
+KEEP_BELL_DAYS = 90
+PURGE_BATCH = 5000
+_PURGES = (
+    "DELETE FROM notification_outbox WHERE id IN (SELECT id FROM notification_outbox "
+    "WHERE dispatched_at < now() - make_interval(days => :days) LIMIT :limit)",
+    "DELETE FROM notification_deliveries WHERE id IN (SELECT id FROM notification_deliveries "
+    "WHERE created_at < now() - make_interval(days => :days) LIMIT :limit)",
+    "DELETE FROM email_outbox WHERE id IN (SELECT id FROM email_outbox "
+    "WHERE created_at < now() - make_interval(days => :days) LIMIT :limit)",
+)
+_PURGE_BELL = (
+    "DELETE FROM bell_notifications WHERE id IN (SELECT id FROM bell_notifications "
+    "WHERE created_at < now() - make_interval(days => :days) LIMIT :limit)"
+)
+
+
+async def purge_old(session: AsyncSession) -> int:
+    """Delete old events, deliveries (with their attempts), kept emails and bell rows (system
+    session); a batch of each per call, so a long backlog never holds one huge transaction."""
+    deleted = 0
+    params = {"days": KEEP_DAYS, "limit": PURGE_BATCH}
+    for statement in _PURGES:
+        result = await session.execute(text(statement), params)
+        deleted += int(getattr(result, "rowcount", 0) or 0)
+    result = await session.execute(
+        text(_PURGE_BELL), {"days": KEEP_BELL_DAYS, "limit": PURGE_BATCH}
+    )
+    return deleted + int(getattr(result, "rowcount", 0) or 0)
