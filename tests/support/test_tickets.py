@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from tests.conftest import Factory, bearer
 from tests.support.conftest import PDF, PNG, Signed, outbox, signed_in
 from vixpro.db.models.support import Ticket, TicketAttachment
-from vixpro.support.attachments import MAX_BYTES
+from vixpro.notify import bell
+from vixpro.notify.dispatch import dispatch
+from vixpro.support.attachments import MAX_BYTES, UPLOAD_REQUEST_LIMIT
 from vixpro.support.tickets import escalate_breaches
 from vixpro.web.state import AppState
 
@@ -80,6 +82,11 @@ async def test_a_conversation_with_a_screenshot_staff_answer_and_notifications(
         "side": "staff",
     }
     assert rows[-1]["link"] == f"/support/tickets/{ticket_id}"
+    # The notifications dispatcher turns that row into a bell entry for the opener.
+    async with state.db.system_session("test: dispatch") as session:
+        await dispatch(session)
+        rung = await bell.latest(session, org.owner_id)
+    assert rung[0].title == "VixPro support replied: Chart is blank"
 
     reply = await client.post(
         f"/api/v1/tickets/{ticket_id}/messages", headers=bearer(key), json={"body": "Thanks!"}
@@ -153,20 +160,25 @@ async def test_uploads_over_the_route_limit_get_413_and_other_routes_keep_1_mib(
     org = await factory.org("lean")
     key = await factory.api_key(org)
     ticket_id = (await _open(client, key)).json()["id"]
-    four = [
-        ("files", (f"s{i}.png", PNG + b"\x00" * (MAX_BYTES - 1000), "image/png")) for i in range(4)
-    ]
-    r = await client.post(f"/api/v1/tickets/{ticket_id}/messages", headers=bearer(key), files=four)
-    assert r.status_code == 413
-    # Two large screenshots fit the upload route...
-    two = four[:2]
+    path = f"/api/v1/tickets/{ticket_id}/messages"
+    # Refused by its length before anything is read or parsed.
+    huge = await client.post(
+        path,
+        headers=bearer(key) | {"content-type": "multipart/form-data; boundary=x"},
+        content=b"x" * (UPLOAD_REQUEST_LIMIT + 1),
+    )
+    assert huge.status_code == 413
+    assert huge.json()["detail"] == f"request bodies are limited to {UPLOAD_REQUEST_LIMIT} bytes"
+    # A 3 MiB screenshot fits the upload route...
+    shot = PNG + b"\x00" * (3 * 1024 * 1024)
     ok = await client.post(
-        f"/api/v1/tickets/{ticket_id}/messages",
+        path,
         headers=bearer(key),
-        data={"body": "two"},
-        files=two,
+        data={"body": "large"},
+        files=[("files", ("large.png", shot, "image/png"))],
     )
     assert ok.status_code == 201, ok.text
+    assert ok.json()["messages"][-1]["attachments"][0]["size"] == len(shot)
     # ... while any other route still refuses more than 1 MiB.
     big = await client.post(
         "/api/v1/maintenance-windows", headers=bearer(key), content=b"x" * (2 * 1024 * 1024)
