@@ -14,6 +14,7 @@ from vixpro.accounts.errors import Conflict, InvalidInput, LimitExceeded, NotFou
 from vixpro.accounts.principal import CLI
 from vixpro.accounts.secrets import generate_password
 from vixpro.accounts.validation import clean_password
+from vixpro.cli import rotate_master_key
 from vixpro.cli.runtime import database
 from vixpro.db.migrate import upgrade
 from vixpro.db.sessions import Database
@@ -23,6 +24,7 @@ from vixpro.tools import servers
 from vixpro.web.urls import install_command
 
 admin = typer.Typer(help="Administer organisations, keys and staff.", no_args_is_help=True)
+admin.command("rotate-master-key")(rotate_master_key.command)
 T = TypeVar("T")
 
 

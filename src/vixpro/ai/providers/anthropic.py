@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from pydantic_ai.models import Model
-from pydantic_ai.models.anthropic import AnthropicModel
-from pydantic_ai.providers.anthropic import AnthropicProvider
 
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
 
@@ -12,6 +10,10 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 
 def build(spec: ProviderSpec) -> Model:
+    # The SDKs take seconds to import: only processes that run a model pay for it.
+    from pydantic_ai.models.anthropic import AnthropicModel
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+
     provider = AnthropicProvider(api_key=spec.api_key, base_url=spec.base_url or DEFAULT_BASE_URL)
     return AnthropicModel(spec.model, provider=provider, settings=model_settings(spec))
 

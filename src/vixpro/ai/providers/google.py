@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from pydantic_ai.models import Model
-from pydantic_ai.models.google import GoogleModel
-from pydantic_ai.providers.google import GoogleProvider
 
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
 
@@ -12,6 +10,10 @@ DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
 
 def build(spec: ProviderSpec) -> Model:
+    # The SDKs take seconds to import: only processes that run a model pay for it.
+    from pydantic_ai.models.google import GoogleModel
+    from pydantic_ai.providers.google import GoogleProvider
+
     provider = GoogleProvider(api_key=spec.api_key, base_url=spec.base_url or DEFAULT_BASE_URL)
     return GoogleModel(spec.model, provider=provider, settings=model_settings(spec))
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from pydantic_ai.exceptions import UserError
 from pydantic_ai.models import Model
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
 
 
 def build(spec: ProviderSpec) -> Model:
+    # The SDKs take seconds to import: only processes that run a model pay for it.
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
     if not spec.base_url:
         raise UserError("an OpenAI-compatible endpoint needs its base URL")
     provider = OpenAICompatibleProvider(

@@ -7,8 +7,6 @@ can point at, and it has the same models and tool calling.
 from __future__ import annotations
 
 from pydantic_ai.models import Model
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
 
@@ -16,6 +14,10 @@ DEFAULT_BASE_URL = "https://api.x.ai/v1"
 
 
 def build(spec: ProviderSpec) -> Model:
+    # The SDKs take seconds to import: only processes that run a model pay for it.
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
     provider = OpenAICompatibleProvider(
         "xai", base_url=spec.base_url or DEFAULT_BASE_URL, api_key=spec.api_key
     )
