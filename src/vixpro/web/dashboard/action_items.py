@@ -40,9 +40,8 @@ async def items_page(
     status: Annotated[str, Query(max_length=24)] = "",
 ) -> Response:
     async with state.db.tenant_session(member.principal.org_id) as session:
-        rows = await action_items.list_items(
-            session, status=status or None if status in FILTERS else None, limit=200, cursor=None
-        )
+        chosen = status if status in {s.value for s in Status} else None
+        rows = await action_items.list_items(session, status=chosen, limit=200, cursor=None)
     return render(
         request,
         "action_items.html",
