@@ -6,10 +6,12 @@ from fastapi import APIRouter
 
 from vixpro.web.dashboard import (
     action_items,
+    ai_settings,
     announcements,
     approvals,
     audit,
     bell,
+    chat,
     executions,
     incidents,
     integrations,
@@ -48,6 +50,8 @@ PAGES = (
     support,
     action_items,
     announcements,
+    chat,
+    ai_settings,
 )
 
 router = APIRouter(include_in_schema=False)

@@ -108,3 +108,99 @@
   document.addEventListener("htmx:load", onPage);
   document.addEventListener("DOMContentLoaded", onPage);
 })();
+
+// Chat: the conversation's Server-Sent Events. "delta" pieces of the answer show as they
+// arrive; each stored entry ("message", with its seq) is fetched as server-rendered HTML from
+// the page's data-chat-entries URL and appended. Asking and inline approve/deny post in the
+// background (the stream shows what follows); without JavaScript they are plain forms.
+(function () {
+  "use strict";
+  var source = null;
+  var sourceUrl = null;
+
+  function csrf() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function connect() {
+    var list = document.getElementById("chat-entries");
+    var url = list ? list.getAttribute("data-chat-stream") : null;
+    if (source && sourceUrl === url) return;
+    if (source) { source.close(); source = null; sourceUrl = null; }
+    if (!url || !window.EventSource) return;
+    var streaming = document.getElementById("chat-streaming");
+    var fetching = Promise.resolve();
+    function last() { return parseInt(list.getAttribute("data-chat-last") || "0", 10); }
+    function append() {
+      fetching = fetching.then(function () {
+        var base = list.getAttribute("data-chat-entries");
+        return fetch(base + "?after=" + last(), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : ""; })
+          .then(function (html) {
+            if (!html.trim()) return;
+            var box = document.createElement("ol");
+            box.innerHTML = html;
+            Array.prototype.slice.call(box.children).forEach(function (item) {
+              var seq = parseInt(item.getAttribute("data-seq") || "0", 10);
+              if (seq <= last()) return;
+              list.appendChild(item);
+              list.setAttribute("data-chat-last", String(seq));
+              if (item.getAttribute("data-role") === "assistant" && streaming) {
+                streaming.textContent = ""; streaming.hidden = true;
+              }
+            });
+          });
+      });
+    }
+    sourceUrl = url;
+    source = new EventSource(url + "?after=" + last());
+    source.addEventListener("message", function (e) {
+      var data = JSON.parse(e.data);
+      if (data.seq > last()) append();
+    });
+    source.addEventListener("delta", function (e) {
+      if (!streaming) return;
+      streaming.hidden = false;
+      streaming.textContent += JSON.parse(e.data).text;
+    });
+    source.addEventListener("done", function () {
+      var status = document.getElementById("chat-status");
+      if (status) status.textContent = "";
+    });
+  }
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.id === "chat-ask") {
+      e.preventDefault();
+      var body = new FormData(form);
+      var status = document.getElementById("chat-status");
+      fetch(form.action, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf(), "X-Chat-Ask": "1" }
+      }).then(function (r) {
+        return r.text().then(function (text) {
+          if (!r.ok) { if (status) status.textContent = text; return; }
+          form.reset();
+          if (status) status.textContent = "Thinking…";
+        });
+      });
+    } else if (form.hasAttribute("data-chat-decision")) {
+      e.preventDefault();
+      var decision = new FormData(form, e.submitter);
+      fetch(form.action, {
+        method: "POST", body: decision, credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf() }
+      }).then(function (r) {
+        var done = document.createElement("span");
+        done.className = "badge approval-state";
+        done.textContent = r.ok ? (decision.get("decision") === "approve" ? "approved" : "denied") : "could not decide";
+        form.replaceWith(done);
+      });
+    }
+  });
+
+  document.addEventListener("htmx:load", connect);
+  document.addEventListener("DOMContentLoaded", connect);
+})();

@@ -1,0 +1,147 @@
+"""Chat and the LLM diagnosis in headless Chromium against the real app under uvicorn, a real
+host agent and the OpenAI SDK talking to a scripted fake: asking, the answer streaming in with
+its tool call, approving inline; an incident page showing the provider, the model and a
+failover switch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.async_api import BrowserContext, expect
+
+from tests.ai.test_llm_reactive import alert, run_diagnosis, set_chain
+from tests.conftest import Factory, LiveServer, OrgInfo
+from tests.fakes.llm_openai import FakeOpenAI
+from tests.hub.agents import RunningAgent, bearer, enrol, wait_connected
+from tests.web.dashboard.test_browser import log_in
+
+KEY = "sk-browser-chat-0123456789"
+LIVE = 20_000
+
+
+@pytest.fixture(scope="module")
+async def org_key(factory: Factory) -> tuple[OrgInfo, str]:
+    org = await factory.org("lean")
+    return org, await factory.api_key(org, "admin")
+
+
+@pytest.fixture(scope="module")
+def hostagent(live_server: LiveServer, org_key: tuple[OrgInfo, str]) -> Iterator[RunningAgent]:
+    running = enrol(live_server.url, org_key[1]).start()
+    wait_connected(live_server.url, org_key[1], running.server_id)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(api_key=KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def api(live_server: LiveServer, org_key: tuple[OrgInfo, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, headers=bearer(org_key[1]), timeout=30) as c:
+        yield c
+
+
+async def test_ask_about_a_server_approve_inline_and_see_the_answer_stream_in(
+    context: BrowserContext,
+    live_server: LiveServer,
+    org_key: tuple[OrgInfo, str],
+    hostagent: RunningAgent,
+    fake: FakeOpenAI,
+    api: httpx.Client,
+) -> None:
+    org = org_key[0]
+    fake.reset()
+    await asyncio.to_thread(set_chain, live_server, org, "chat", [(fake, KEY)])
+    assert api.patch("/api/v1/tools/system_overview", json={"approval_required": True}).is_success
+    fake.tool_call("system_overview", {})
+    fake.text("The server looks healthy: low load and plenty of free memory.")
+    try:
+        page = await context.new_page()
+        await log_in(page, org.owner_email)
+        await page.get_by_role("link", name="Chat", exact=True).click()
+        await page.locator("#chat-server").select_option(hostagent.server_id)
+        await page.get_by_role("button", name="Start").click()
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("About ")
+
+        await page.get_by_label("Your question").fill("Why is this server slow?")
+        await page.get_by_role("button", name="Ask").click()
+        entries = page.locator("#chat-entries")
+        await expect(entries.locator(".chat-user .text")).to_have_text(
+            "Why is this server slow?", timeout=LIVE
+        )
+        approval = entries.locator(".chat-approval")
+        await expect(approval).to_contain_text(
+            "Approval needed to run system_overview", timeout=LIVE
+        )
+        await approval.get_by_role("button", name="Approve").click()
+        await expect(approval.locator(".approval-state")).to_have_text("approved")
+        await expect(entries.locator(".chat-tool")).to_contain_text(
+            "Ran system_overview", timeout=LIVE
+        )
+        answer = entries.locator(".chat-assistant .text")
+        await expect(answer).to_have_text(
+            "The server looks healthy: low load and plenty of free memory.", timeout=LIVE
+        )
+        await expect(page.locator("#chat-streaming")).to_be_hidden()
+        assert all(r.body.get("stream") is True for r in fake.requests)
+
+        await page.reload()  # the stored conversation
+        await expect(entries.locator("li.chat-entry")).to_have_count(4)
+        await expect(entries.locator(".approval-state")).to_have_text("approved")
+    finally:
+        api.patch("/api/v1/tools/system_overview", json={"approval_required": False})
+
+
+async def test_the_incident_page_shows_the_llm_diagnosis_and_the_failover(
+    context: BrowserContext,
+    live_server: LiveServer,
+    org_key: tuple[OrgInfo, str],
+    hostagent: RunningAgent,
+    fake: FakeOpenAI,
+    api: httpx.Client,
+) -> None:
+    org = org_key[0]
+    fake.reset()
+    await asyncio.to_thread(set_chain, live_server, org, "reactive", [(fake, KEY), (fake, KEY)])
+    hook = api.post("/api/v1/integrations", json={"source": "alertmanager", "name": "prom"})
+    fake.fail(503, "overloaded")
+    fake.tool_call("memory_swap", {})
+    fake.final(
+        {
+            "summary": "Memory is fine; the alert was a short spike.",
+            "root_cause": "A brief allocation spike.",
+            "confidence": 0.75,
+            "evidence": [{"ref": "E1", "finding": "swap is unused"}],
+            "recommended_actions": [],
+            "escalate": False,
+        }
+    )
+    incident_id = await asyncio.to_thread(
+        alert, api, hook.json()["webhook_url"], "HostMemoryPressure", "Memory is low"
+    )
+    await asyncio.to_thread(run_diagnosis, live_server, org, incident_id)
+
+    page = await context.new_page()
+    await log_in(page, org.owner_email)
+    await page.goto(f"/incidents/{incident_id}")
+    diagnosis = page.locator("#diagnosis")
+    await expect(diagnosis.locator(".diagnosis-engine")).to_contain_text("fake 1")
+    await expect(diagnosis.locator(".diagnosis-engine")).to_contain_text("gpt-4.1-mini")
+    await expect(diagnosis.locator(".diagnosis-failover")).to_contain_text(
+        "fake 0 (gpt-4.1-mini) failed: server error (HTTP 503)"
+    )
+    await expect(diagnosis.locator(".diagnosis-summary")).to_have_text(
+        "Memory is fine; the alert was a short spike."
+    )
+    evidence = diagnosis.locator(".diagnosis-evidence a")
+    await expect(evidence).to_have_text("memory_swap")
+    await expect(page.locator('#timeline-events li[data-kind="provider_failover"]')).to_have_count(
+        1
+    )
