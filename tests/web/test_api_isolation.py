@@ -124,6 +124,15 @@ async def _chat_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
     return {"conversation_id": conversation.json()["id"]}
 
 
+async def _ai_ids(client: httpx.AsyncClient, key: str) -> dict[str, str]:
+    provider = await client.post(
+        "/api/v1/ai/providers",
+        headers=bearer(key),
+        json={"kind": "openai", "label": "theirs", "api_key": "sk-theirs-1234"},
+    )
+    return {"provider_id": provider.json()["id"]}
+
+
 def _valid_body(method: str, template: str) -> dict[str, Any] | None:
     """A body that passes validation, so that the answer is about the id, not the body."""
     if method not in ("PATCH", "PUT", "POST"):
@@ -139,6 +148,8 @@ def _valid_body(method: str, template: str) -> dict[str, Any] | None:
         ("/comments", {"body": "mine"}),
         ("/review", {"fixed": True}),
         ("/messages", {"message": "mine"}),
+        ("/ai/providers/{provider_id}", {"label": "renamed"}),
+        ("/ai/providers/{provider_id}/test", {"model": "gpt-6.1-sol"}),
     ):
         if template.endswith(suffix):
             return body
@@ -163,6 +174,7 @@ async def test_every_id_route_hides_other_orgs_rows(client, factory: Factory, st
     ids = await _other_org_ids(client, their_key)
     ids |= await _support_ids(client, their_key, state, theirs.org_id)
     ids |= await _chat_ids(client, their_key)
+    ids |= await _ai_ids(client, their_key)
     routes = _api_routes(state)
     assert routes, "no id routes found"
     checked = 0

@@ -59,7 +59,7 @@ def context(key_id: uuid.UUID) -> bytes:
     return f"ai-provider-key:{key_id}".encode()
 
 
-def _require_admin(principal: Principal) -> None:
+def require_admin(principal: Principal) -> None:
     if not principal.role.at_least(Role.ADMIN):
         raise Forbidden("only owners and admins manage AI provider keys")
 
@@ -129,7 +129,7 @@ async def add(
     api_key: str | None,
     base_url: str | None = None,
 ) -> AIProviderKey:
-    _require_admin(principal)
+    require_admin(principal)
     kind = _kind(kind)
     count = await session.scalar(select(func.count()).select_from(AIProviderKey))
     if (count or 0) >= MAX_KEYS:
@@ -170,7 +170,7 @@ async def update(
 ) -> AIProviderKey:
     """Change the label, base URL or key (replace it); what is None stays as it is."""
     row = await get(session, key_id)
-    _require_admin(principal)
+    require_admin(principal)
     changed: list[str] = []
     if label is not None:
         row.label = _label(label)
@@ -199,7 +199,7 @@ async def update(
 async def delete(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> None:
     """Remove the key; the areas' chains lose the steps that used it."""
     row = await get(session, key_id)
-    _require_admin(principal)
+    require_admin(principal)
     await session.delete(row)
     await audit.record(
         session,

@@ -16,8 +16,14 @@ from decimal import Decimal
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vixpro.accounts import audit
+from vixpro.accounts.errors import InvalidInput, NotFound
+from vixpro.accounts.principal import Actor
 from vixpro.ai.providers.base import ProviderSpec
+from vixpro.ai.providers.registry import KINDS
 from vixpro.db.models.ai import AIUsage, ModelPrice
+
+__all__ = ["ModelPrice", "cost_of", "price_for", "prices", "record", "summary"]
 
 MILLION = Decimal(1_000_000)
 
@@ -142,3 +148,65 @@ async def prices(session: AsyncSession) -> Sequence[ModelPrice]:
     return (
         await session.scalars(select(ModelPrice).order_by(ModelPrice.kind, ModelPrice.model))
     ).all()
+
+
+def _price(field: str, value: Decimal) -> Decimal:
+    if not value.is_finite() or value < 0 or value > 100_000:
+        raise InvalidInput(field, "must be a number of dollars per million tokens, 0 to 100000")
+    return value.quantize(Decimal("0.0001"))
+
+
+async def set_price(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    kind: str,
+    model: str,
+    input_per_mtok: Decimal,
+    output_per_mtok: Decimal,
+) -> ModelPrice:
+    """Add or change the price of ``kind``/``model`` (staff; system session)."""
+    if kind not in KINDS:
+        raise InvalidInput("kind", f"unknown provider {kind!r}; one of: {', '.join(KINDS)}")
+    model = model.strip()
+    if not model or len(model) > 200:
+        raise InvalidInput("model", "must be 1 to 200 characters")
+    price_in = _price("input_per_mtok", input_per_mtok)
+    price_out = _price("output_per_mtok", output_per_mtok)
+    row = await session.scalar(
+        select(ModelPrice).where(ModelPrice.kind == kind, ModelPrice.model == model)
+    )
+    if row is None:
+        row = ModelPrice(kind=kind, model=model)
+        session.add(row)
+    row.input_per_mtok, row.output_per_mtok = price_in, price_out
+    row.updated_by = actor.label[:254]
+    row.updated_at = func.now()
+    await session.flush()
+    await session.refresh(row)
+    await audit.record(
+        session,
+        actor,
+        "model_price.set",
+        org_id=None,
+        target_type="model_price",
+        target_id=row.id,
+        details={"kind": kind, "model": model, "input": str(price_in), "output": str(price_out)},
+    )
+    return row
+
+
+async def delete_price(session: AsyncSession, actor: Actor, price_id: uuid.UUID) -> None:
+    row = await session.get(ModelPrice, price_id)
+    if row is None:
+        raise NotFound("model price")
+    await session.delete(row)
+    await audit.record(
+        session,
+        actor,
+        "model_price.deleted",
+        org_id=None,
+        target_type="model_price",
+        target_id=price_id,
+        details={"kind": row.kind, "model": row.model},
+    )

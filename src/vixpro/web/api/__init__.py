@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from vixpro.web.api import (
     action_items,
+    ai_providers,
     ai_settings,
     announcements,
     api_keys,
@@ -27,6 +28,7 @@ from vixpro.web.api import (
     staff,
     tickets,
     tools,
+    usage,
     webhooks,
 )
 
@@ -48,6 +50,8 @@ for module in (
     bell,
     chat,
     ai_settings,
+    ai_providers,
+    usage,
     incident_stream,  # before incidents: "/incidents/stream" is not an incident id
     incidents,
     maintenance,
