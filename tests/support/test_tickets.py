@@ -68,6 +68,8 @@ async def test_a_conversation_with_a_screenshot_staff_answer_and_notifications(
 
     listed = (await staff.client.get("/api/v1/staff/tickets")).json()
     assert ticket_id in [t["id"] for t in listed]
+    seen = await staff.client.get(f"/api/v1/staff/tickets/{ticket_id}/attachments/{shot['id']}")
+    assert seen.status_code == 200 and seen.content == PNG
     answer = await staff.post(
         f"/api/v1/staff/tickets/{ticket_id}/messages",
         data={"body": "Looking now; here is the runbook"},
