@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from vixpro.web.dashboard import (
     action_items,
+    ai_providers,
     ai_settings,
     announcements,
     approvals,
@@ -27,6 +28,7 @@ from vixpro.web.dashboard import (
     support,
     team,
     tools,
+    usage,
 )
 
 PAGES = (
@@ -52,6 +54,8 @@ PAGES = (
     announcements,
     chat,
     ai_settings,
+    ai_providers,
+    usage,
 )
 
 router = APIRouter(include_in_schema=False)
