@@ -40,7 +40,8 @@ from vixpro.core.approvals import Area
 from vixpro.db.models import Alert, Diagnosis, Incident, IncidentEvent, Manifest, Server
 from vixpro.db.sessions import Database
 from vixpro.incidents.service import notify_changed
-from vixpro.tools.executions import Runner
+from vixpro.tools.catalogue import ToolView, tool_views
+from vixpro.tools.executions import Requester, Runner
 
 ACTOR = "runbook engine"
 
@@ -239,6 +240,7 @@ class Investigation:
     server_name: str
     context: IncidentContext
     settings: AiSettingsView
+    views: list[ToolView]  # the organisation's tool permissions, read when the run started
 
 
 async def _with_llm(
@@ -254,14 +256,17 @@ async def _with_llm(
 
     async def attempt(model: Model, spec: ProviderSpec) -> AgentOutcome:
         sink.actor = f"AI agent ({spec.name})"
-        bridge = await ToolBridge.open(
+        bridge = ToolBridge(
             work.runner,
             work.manifest,
             work.org_id,
             work.server_id,
-            actor=Actor(SYSTEM.type, None, sink.actor),
-            area=Area.REACTIVE,
-            incident_id=work.incident_id,
+            work.views,
+            Requester(
+                actor=Actor(SYSTEM.type, None, sink.actor),
+                area=Area.REACTIVE,
+                incident_id=work.incident_id,
+            ),
             budget=work.settings.tool_call_budget,
             approval_wait_s=approval_wait_s,
             on_event=sink,
@@ -314,12 +319,6 @@ async def _with_llm(
     return outcome.report, spec
 
 
-async def reactive_chain(db: Database, master_key: bytes, org_id: uuid.UUID) -> list[ProviderSpec]:
-    """The organisation's ``reactive`` providers, in order (empty: the runbook engine)."""
-    async with db.tenant_session(org_id) as session:
-        return await areas.chain_for(session, master_key, org_id, "reactive")
-
-
 async def diagnose_incident(
     db: Database,
     runner: Runner | None,
@@ -327,13 +326,15 @@ async def diagnose_incident(
     org_id: uuid.UUID,
     incident_id: uuid.UUID,
     *,
-    chain: Sequence[ProviderSpec] = (),
+    master_key: bytes | None = None,
+    chain: Sequence[ProviderSpec] | None = None,
     approval_wait_s: float | None = None,
     time_limit_s: float = DIAGNOSIS_TIME_LIMIT_S,
 ) -> DiagnosisReport:
     """Diagnose one incident (the ``reactive`` chain, then the runbook engine) and store the
-    report. ``approval_wait_s``: how long a tool waits for approval (None: the area's 10
-    minutes)."""
+    report. The chain is the organisation's (its keys unsealed with ``master_key``) unless
+    given; without either, the runbook engine. ``approval_wait_s``: how long a tool waits for
+    approval (None: the area's 10 minutes)."""
     started = datetime.now(UTC)
     deadline = asyncio.get_running_loop().time() + time_limit_s
     async with db.tenant_session(org_id) as session:
@@ -353,6 +354,13 @@ async def diagnose_incident(
         server_id = incident.server_id
         server = await session.get(Server, server_id) if server_id is not None else None
         ai_settings = await settings_service.for_org(session, org_id)
+        if chain is None:
+            chain = (
+                await areas.chain_for(session, master_key, org_id, "reactive")
+                if master_key is not None
+                else []
+            )
+        views = await tool_views(session, manifest) if manifest is not None and chain else []
         incident.diagnosis_started_at = started
         first = chain[0] if chain else None
         session.add(
@@ -375,7 +383,16 @@ async def diagnose_incident(
         report = _no_runner_report(engine)
     else:
         work = Investigation(
-            db, runner, manifest, org_id, incident_id, server_id, server.name, context, ai_settings
+            db,
+            runner,
+            manifest,
+            org_id,
+            incident_id,
+            server_id,
+            server.name,
+            context,
+            ai_settings,
+            views,
         )
         found = (
             await _with_llm(work, chain, approval_wait_s=approval_wait_s, deadline=deadline)

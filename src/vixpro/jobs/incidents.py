@@ -76,13 +76,13 @@ def register(
         runner, manifest = tools() if tools is not None else (None, None)
         state = AiState.FAILED
         try:
-            chain = (
-                await reactive.reactive_chain(db, master_key(), org)
-                if master_key is not None
-                else []
-            )
             report = await reactive.diagnose_incident(
-                db, runner, manifest, org, incident_uuid, chain=chain
+                db,
+                runner,
+                manifest,
+                org,
+                incident_uuid,
+                master_key=master_key() if master_key is not None else None,
             )
             state = AiState.DONE
             outcome = report.outcome
