@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests.ai.test_keys import principal
 from tests.conftest import TEST_MASTER_KEY, Factory, OrgInfo
 from vixpro.ai import keys
+from vixpro.cli.rotate_master_key import new_key
 from vixpro.db.models import Integration, PlatformKey
 from vixpro.db.models.ai import AIProviderKey
 from vixpro.db.sealed_columns import RotationError, rotate
@@ -126,22 +127,19 @@ async def test_rotation_reseals_everything_and_replaces_the_key_file(
         ]
     assert sealed and all(value is None or value[1:5] == key_id(new) for value in sealed)
 
-    # With the key in the environment: the operator's key file is used as given, and told what to do.
-    given = tmp_path / "operator.key"
-    newest = os.urandom(32)
-    given.write_text(base64.urlsafe_b64encode(newest).decode())
-    again = _run(
-        db_urls,
-        tmp_path,
-        "--new-key-file",
-        str(given),
-        master_key=base64.urlsafe_b64encode(new).decode(),
-    )
 
-    assert again.returncode == 0, again.stderr
-    assert f"VIXPRO_MASTER_KEY_FILE={given}" in again.stdout
-    assert await _secrets(database, db_urls, newest, token) == (AI_KEY, SIGNING_SECRET, before[2])
-    assert base64.urlsafe_b64decode((tmp_path / "master.key").read_text().strip()) == new
+def test_an_operators_key_file_is_used_as_given_and_a_missing_one_is_made_private(
+    tmp_path: Path,
+) -> None:
+    given = tmp_path / "operator.key"
+    key = os.urandom(32)
+    given.write_text(base64.urlsafe_b64encode(key).decode() + "\n")
+
+    assert new_key(given) == (key, False)
+    made, generated = new_key(tmp_path / "fresh.key")
+    assert generated and len(made) == 32
+    assert (tmp_path / "fresh.key").stat().st_mode & 0o777 == 0o600
+    assert new_key(tmp_path / "fresh.key") == (made, False)
 
 
 async def test_a_sealed_column_rotation_does_not_know_stops_it(
