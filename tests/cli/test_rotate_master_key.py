@@ -18,10 +18,12 @@ from vixpro.ai import keys
 from vixpro.cli.rotate_master_key import new_key
 from vixpro.db.models import Integration, PlatformKey
 from vixpro.db.models.ai import AIProviderKey
+from vixpro.db.models.notify import NotificationChannel
 from vixpro.db.sealed_columns import RotationError, rotate
 from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url
 from vixpro.incidents import integrations
+from vixpro.notify import channels
 from vixpro.sealed import SealError, key_id, seal
 from vixpro.settings import Settings
 from vixpro.tools.signing import PlatformSigner
@@ -30,6 +32,7 @@ from vixpro.web.state import AppState
 VIXPRO = str(Path(sys.executable).parent / "vixpro")
 AI_KEY = "sk-ant-rotation-test-4242"
 SIGNING_SECRET = "whsec-rotation-test-7777"
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/rotation-test"
 
 
 def _run(
@@ -58,8 +61,9 @@ def _run(
 
 async def _secrets(
     database: Database, db_urls: DatabaseUrls, master_key: bytes, token: str
-) -> tuple[str, str | None, str]:
-    """The AI key, the integration's signing secret and the signer's public key, read through the services."""
+) -> tuple[str, str | None, str, str]:
+    """The AI key, the integration's signing secret, the signer's public key and a Slack
+    channel's webhook URL, each read through its own service."""
     integrations.TOKENS.forget(integrations.token_digest(token))
     async with database.system_session("test: read secrets") as session:
         ai_row = (
@@ -67,10 +71,21 @@ async def _secrets(
         ).one()
         ai_key = keys.spec(ai_row, master_key, model="claude-sonnet-5-5", timeout_s=5).api_key
         signer = await PlatformSigner.load(session, master_key)
+        slack_row = (
+            await session.scalars(
+                select(NotificationChannel).where(NotificationChannel.name == "rotated")
+            )
+        ).one()
+        slack = channels.secret_of(slack_row, master_key)
     async with await psycopg.AsyncConnection.connect(libpq_url(db_urls.system)) as conn:
         resolved = await integrations.resolve(conn, master_key, token)
     assert resolved is not None
-    return ai_key, resolved.config.signing_secret, signer.public_pem
+    return (
+        ai_key,
+        resolved.config.signing_secret,
+        signer.public_pem,
+        str(getattr(slack, "webhook_url", "")),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +105,9 @@ async def seeded(
             source="alertmanager",
             name="rotated",
             signing_secret=SIGNING_SECRET,
+        )
+        await channels.create(
+            session, owner, master, kind="slack", name="rotated", secret={"webhook_url": SLACK_URL}
         )
     return org, made.token
 
@@ -116,7 +134,13 @@ async def test_rotation_reseals_everything_and_replaces_the_key_file(
     assert "ai_provider_keys.key_sealed: " in done.stdout
     assert "integrations.signing_secret_sealed: " in done.stdout
     assert "platform_keys.private_encrypted: 1 re-sealed" in done.stdout
-    assert await _secrets(database, db_urls, new, token) == (AI_KEY, SIGNING_SECRET, before[2])
+    assert "notification_channels.secret_sealed: " in done.stdout
+    assert await _secrets(database, db_urls, new, token) == (
+        AI_KEY,
+        SIGNING_SECRET,
+        before[2],
+        SLACK_URL,
+    )
     with pytest.raises(SealError):
         await _secrets(database, db_urls, old, token)
     async with database.system_session("test: key ids") as session:
