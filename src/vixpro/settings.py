@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     twilio_api_url: str = "https://api.twilio.com"
     notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    notify_dispatch_cron: str = "*/5 * * * * *"
+    # croniter reads a sixth field as seconds: every 5 s.
+    notify_dispatch_cron: str = "* * * * * */5"
 
     def __init__(self, **values: Any) -> None:
         # pydantic's own error repeats the input, secrets included; ours names only the setting.
