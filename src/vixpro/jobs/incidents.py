@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from vixpro.ai import reactive
 from vixpro.core.incidents import AiState
-from vixpro.db.models import Manifest
+from vixpro.db.models import IncidentEvent, Manifest
 from vixpro.db.sessions import Database
 from vixpro.db.urls import libpq_url
 from vixpro.incidents import handoff, platform_alerts
@@ -50,6 +50,39 @@ async def start_diagnoses(app: App, db: Database, org_id: uuid.UUID) -> int:
     return await defer_diagnoses(app, org_id, ready)
 
 
+async def retry_stalled_diagnoses(app: App, db: Database, stalled_after_s: float) -> int:
+    """Hand diagnoses whose worker stopped heartbeating (killed mid-run) back to the queue: the
+    incident becomes queued again, with a word on its timeline, and its job is retried."""
+    stalled = await app.job_manager.get_stalled_jobs(
+        task_name=DIAGNOSE, seconds_since_heartbeat=stalled_after_s
+    )
+    retried = 0
+    for job in stalled:
+        try:
+            org = uuid.UUID(str(job.task_kwargs["org_id"]))
+            incident_id = uuid.UUID(str(job.task_kwargs["incident_id"]))
+        except (KeyError, ValueError):
+            continue
+        async with db.tenant_session(org) as session:
+            await session.execute(_REQUEUE, {"id": incident_id})
+            session.add(
+                IncidentEvent(
+                    org_id=org,
+                    incident_id=incident_id,
+                    kind="diagnosis_interrupted",
+                    actor="AI agent",
+                    detail="The worker running this diagnosis stopped; it starts again.",
+                    data={"job_id": job.id},
+                )
+            )
+            await notify_changed(session, org)
+        await app.job_manager.retry_job(job)
+        retried += 1
+    return retried
+
+
+_REQUEUE = text("UPDATE incidents SET ai_state = 'queued' WHERE id = :id AND ai_state = 'running'")
+
 ToolAccess = Callable[[], tuple[Runner | None, Manifest | None]]
 MasterKey = Callable[[], bytes]
 
@@ -61,6 +94,7 @@ def register(
     sweep_cron: str = "*/15 * * * * *",
     tools: ToolAccess | None = None,
     master_key: MasterKey | None = None,
+    stalled_after_s: float = 60.0,
 ) -> None:
     """``tools`` gives the process's tool runner and current manifest (the app state's);
     ``master_key`` unseals the organisations' AI provider keys (without it, or with no
@@ -100,8 +134,8 @@ def register(
     @app.task(name="vixpro.incident_sweep", queue="maintenance", queueing_lock="incident_sweep")
     async def incident_sweep(timestamp: int) -> dict[str, int]:
         """Raise host-agent events as incidents, end quiet storms (queueing their one
-        diagnosis), start queued incidents that fit in free slots (a crash between commit and
-        defer loses nothing), drop old rate rows."""
+        diagnosis), requeue diagnoses whose worker died, start queued incidents that fit in
+        free slots (a crash between commit and defer loses nothing), drop old rate rows."""
         async with db.system_session("incident sweep: host-agent events") as session:
             raised = await platform_alerts.raise_pending(session, libpq_url(db.urls.app))
         async with db.system_session("incident sweep: storms and AI queue") as session:
@@ -110,11 +144,13 @@ def register(
             await session.execute(
                 text("DELETE FROM alert_rates WHERE minute < now() - interval '2 hours'")
             )
+        retried = await retry_stalled_diagnoses(app, db, stalled_after_s)
         started = 0
         for org in orgs:
             started += await start_diagnoses(app, db, org)
         return {
             "host_agent_alerts": raised,
             "storms_ended": len(ended),
+            "diagnoses_retried": retried,
             "diagnoses_deferred": started,
         }
