@@ -181,3 +181,34 @@ def test_empty_questions_and_unknown_servers_are_refused_with_the_reason(
     assert "message" in empty.text
     unknown = api.post("/api/v1/chat/conversations", json={"server_id": str(uuid.uuid4())})
     assert unknown.status_code == 404 and "server" in unknown.json()["detail"]
+
+
+def test_a_question_about_the_fleet_runs_a_tool_on_the_server_the_model_names(
+    live_server: LiveServer,
+    org_key: tuple[OrgInfo, str],
+    hostagent: RunningAgent,
+    fake: FakeOpenAI,
+    api: httpx.Client,
+) -> None:
+    fake.reset()
+    set_chain(live_server, org_key[0], "chat", [(fake, KEY)])
+    name = api.get(f"/api/v1/servers/{hostagent.server_id}").json()["name"]
+    made = api.post("/api/v1/chat/conversations", json={})
+    assert made.status_code == 201 and made.json()["server_id"] is None
+    conversation = made.json()["id"]
+    fake.tool_call("load_uptime", {"server": name})
+    fake.text("All quiet across the fleet.")
+    api.post(
+        f"/api/v1/chat/conversations/{conversation}/messages",
+        json={"message": "is anything overloaded?"},
+    )
+    _wait_for_roles(api, conversation, ["user", "tool", "assistant"])
+    tools = {t["function"]["name"]: t["function"] for t in fake.requests[0].body["tools"]}
+    assert "list_servers" in tools
+    assert tools["load_uptime"]["parameters"]["properties"]["server"]["enum"] == [name]
+    tool = api.get(f"/api/v1/chat/conversations/{conversation}").json()["messages"][1]
+    assert tool["content"] == f"Ran load_uptime on {name}"
+    execution = api.get(f"/api/v1/executions/{tool['data']['execution_id']}").json()
+    assert execution["server_id"] == hostagent.server_id and execution["status"] == "succeeded"
+    told = next(m for m in fake.requests[1].body["messages"] if m["role"] == "tool")
+    assert str(told["content"]).startswith(f"server: {name}")

@@ -37,12 +37,14 @@ from vixpro.ai import areas, chat, prompts, usage
 from vixpro.ai import settings as settings_service
 from vixpro.ai.failover import run_with_failover
 from vixpro.ai.providers.base import ProviderSpec
-from vixpro.ai.tooling import ToolBridge, ToolEvent
+from vixpro.ai.tooling import FleetBridge, ToolBridge, ToolEvent
 from vixpro.core.approvals import Area
 from vixpro.db.models import Manifest, Server
 from vixpro.db.models.agent import ChatMessage
 from vixpro.db.sessions import Database
-from vixpro.tools.executions import Runner
+from vixpro.tools import servers
+from vixpro.tools.catalogue import tool_views
+from vixpro.tools.executions import Requester, Runner
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,15 @@ class ChatRunner:
             ai_settings = await settings_service.for_org(session, org_id)
             history, question = await _history(session, conversation_id)
             server = await session.get(Server, server_id) if server_id else None
+            manifest_now = self.manifest()
+            views = await tool_views(session, manifest_now) if manifest_now is not None else []
+            fleet = (
+                {}
+                if server is not None
+                else {
+                    s.name: (s.id, s.status) for s in await servers.list_servers(session, limit=200)
+                }
+            )
         if not chain:
             await self._store(
                 org_id,
@@ -156,34 +167,49 @@ class ChatRunner:
             )
             return
         manifest = self.manifest()
-        if server is None or manifest is None:
+        if manifest is None:
             await self._store(
-                org_id,
-                conversation_id,
-                "error",
-                "Chat runs tools on one server: start a conversation about a server.",
+                org_id, conversation_id, "error", "This process cannot run tools right now."
             )
             return
 
         async def on_tool(event: ToolEvent) -> None:
             await self._tool_entry(org_id, conversation_id, event)
 
-        async def attempt(model: Model, spec: ProviderSpec) -> tuple[str, list[ModelMessage], Any]:
-            bridge = await ToolBridge.open(
+        requester = Requester(
+            actor=Actor(SYSTEM.type, None, f"AI chat for {asker}"[:254]), area=Area.CHAT
+        )
+        bridge: ToolBridge | FleetBridge
+        if server is not None:
+            about = f"The server is {server.name}."
+            bridge = ToolBridge(
                 self.runner,
                 manifest,
                 org_id,
                 server.id,
-                actor=Actor(SYSTEM.type, None, f"AI chat for {asker}"[:254]),
-                area=Area.CHAT,
+                views,
+                requester,
                 budget=ai_settings.tool_call_budget,
                 approval_wait_s=self.approval_wait_s,
                 on_event=on_tool,
             )
+        else:
+            about = "The question is about the organisation's servers (the fleet)."
+            bridge = FleetBridge(
+                self.runner,
+                manifest,
+                org_id,
+                fleet,
+                views,
+                requester,
+                budget=ai_settings.tool_call_budget,
+                approval_wait_s=self.approval_wait_s,
+                on_event=on_tool,
+            )
+
+        async def attempt(model: Model, spec: ProviderSpec) -> tuple[str, list[ModelMessage], Any]:
             agent: Agent[None, str] = Agent(
-                model,
-                instructions=f"{prompts.CHAT}\nThe server is {server.name}.",
-                tools=bridge.tools(),
+                model, instructions=f"{prompts.CHAT}\n{about}", tools=bridge.tools()
             )
             result = await agent.run(
                 question,
@@ -270,7 +296,9 @@ class ChatRunner:
     async def _tool_entry(
         self, org_id: uuid.UUID, conversation_id: uuid.UUID, event: ToolEvent
     ) -> None:
+        on = f" on {event.server}" if event.server else ""
         data = {
+            "server": event.server or None,
             "tool": event.tool,
             "params": event.params,
             "status": event.status,
@@ -282,18 +310,20 @@ class ChatRunner:
                 org_id,
                 conversation_id,
                 "approval",
-                f"Approval needed to run {event.tool}",
+                f"Approval needed to run {event.tool}{on}",
                 data,
             )
         elif event.kind == "tool_finished":
             detail = "" if event.status == "succeeded" else f" ({event.status})"
-            await self._store(org_id, conversation_id, "tool", f"Ran {event.tool}{detail}", data)
+            await self._store(
+                org_id, conversation_id, "tool", f"Ran {event.tool}{on}{detail}", data
+            )
         elif event.kind == "tool_refused":
             await self._store(
                 org_id,
                 conversation_id,
                 "tool",
-                f"Refused {event.tool}: {event.detail}",
+                f"Refused {event.tool}{on}: {event.detail}",
                 data,
             )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ class ToolEvent:
     status: str | None = None
     detail: str = ""
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    server: str = ""  # the server's name, when a run spans several
 
 
 EventSink = Callable[[ToolEvent], Awaitable[None]]
@@ -291,3 +292,102 @@ class ToolBridge:
             f"ref: {ref}\n{row.tool} has not finished in time "
             f"(status {row.status}); carry on without it."
         )
+
+
+class FleetBridge:
+    """The tools of every server of an organisation, for questions about the fleet.
+
+    Each tool takes one more argument, ``server`` (one of the servers' names), and runs there
+    through that server's :class:`ToolBridge`; ``list_servers`` says which servers there are.
+    One budget covers the whole run.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        manifest: Manifest,
+        org_id: uuid.UUID,
+        servers: dict[str, tuple[uuid.UUID, str]],
+        views: list[ToolView],
+        requester: Requester,
+        *,
+        budget: int = DEFAULT_BUDGET,
+        approval_wait_s: float | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.servers = servers  # name → (id, status)
+        self.views = {v.name: v for v in views if v.enabled}
+        self.budget = budget
+        self.calls = 0
+        self.bridges = {
+            name: ToolBridge(
+                runner,
+                manifest,
+                org_id,
+                server_id,
+                views,
+                requester,
+                budget=budget,
+                approval_wait_s=approval_wait_s,
+                on_event=_tagged(on_event, name),
+            )
+            for name, (server_id, _status) in servers.items()
+        }
+
+    def tools(self) -> list[Tool[Any]]:
+        names = sorted(self.servers)
+        tools: list[Tool[Any]] = [
+            Tool.from_schema(
+                self._list_servers,
+                name="list_servers",
+                description="The organisation's servers with their host-agent status.",
+                json_schema={"type": "object", "properties": {}, "additionalProperties": False},
+            )
+        ]
+        for name, view in sorted(self.views.items()):
+            schema = dict(view.spec["parameters"])
+            schema["properties"] = {
+                "server": {"type": "string", "enum": names, "description": "which server"},
+                **schema.get("properties", {}),
+            }
+            schema["required"] = ["server", *schema.get("required", [])]
+            tools.append(
+                Tool.from_schema(
+                    self._function(name), name=name, description=describe(view), json_schema=schema
+                )
+            )
+        return tools
+
+    async def _list_servers(self) -> str:
+        return json.dumps(
+            [
+                {"name": name, "status": status}
+                for name, (_id, status) in sorted(self.servers.items())
+            ]
+        )
+
+    def _function(self, name: str) -> Callable[..., Awaitable[str]]:
+        async def call(**params: Any) -> str:
+            server = str(params.pop("server", ""))
+            bridge = self.bridges.get(server)
+            if bridge is None:
+                return f"Refused: no server is named {server!r}; call list_servers."
+            if self.calls >= self.budget:
+                return (
+                    f"Refused: the tool-call budget of {self.budget} calls for this run is "
+                    "spent. Answer with what you have."
+                )
+            self.calls += 1
+            return f"server: {server}\n" + await bridge.call(name, params)
+
+        return call
+
+
+def _tagged(sink: EventSink | None, server: str) -> EventSink | None:
+    if sink is None:
+        return None
+
+    async def tagged(event: ToolEvent) -> None:
+        await sink(replace(event, server=server))
+
+    return tagged
