@@ -145,3 +145,22 @@ async def test_the_incident_page_shows_the_llm_diagnosis_and_the_failover(
     await expect(page.locator('#timeline-events li[data-kind="provider_failover"]')).to_have_count(
         1
     )
+
+
+async def test_turn_on_auto_remediation_and_raise_the_threshold_on_the_ai_settings_page(
+    context: BrowserContext, factory: Factory
+) -> None:
+    org = await factory.org("lean")
+    page = await context.new_page()
+    await log_in(page, org.owner_email)
+    await page.get_by_role("link", name="AI settings").click()
+    facts = page.locator("#current-ai-settings")
+    await expect(facts.locator(".auto-remediation")).to_contain_text("off")
+    await page.get_by_label("Run recommended fixes automatically").check()
+    await page.get_by_label("Confidence threshold (%)").fill("75")
+    await page.get_by_label("Tool-call budget").fill("12")
+    await page.get_by_role("button", name="Save AI settings").click()
+    await expect(page.locator(".flash-success")).to_contain_text("Saved the AI settings.")
+    await expect(facts.locator(".auto-remediation")).to_contain_text("on:")
+    await expect(facts.locator(".confidence-threshold")).to_contain_text("75%")
+    await expect(facts.locator(".tool-call-budget")).to_contain_text("12 tool calls")
