@@ -20,6 +20,7 @@ from tests.incidents.helpers import am_alert, am_body, new_org, path_of
 from vixpro.db.models.notify import BellNotification, OutboxEmail
 from vixpro.jobs import notify as notify_jobs
 from vixpro.jobs.app import create_job_app
+from vixpro.notify import dispatch
 from vixpro.notify.events import EventKind
 from vixpro.notify.outbox import emit
 from vixpro.settings import Settings
@@ -296,3 +297,34 @@ async def test_audiences_ring_people_whatever_the_rules_and_email_waits_in_the_o
         u for u, t in rung if t == "New ticket"
     } == staff_ids and staff_org.owner_id in staff_ids
     assert kept.count(org.owner_email) == 2 and staff_org.owner_email in kept
+
+
+async def test_a_critical_only_channel_hears_only_critical_events(
+    client: httpx.AsyncClient, factory: Factory, state: AppState
+) -> None:
+    org = await new_org(factory, client)
+    channel = await _channel(
+        client,
+        org.key,
+        {
+            "kind": "email",
+            "name": "pager mail",
+            "config": {"to": ["p@example.com"]},
+            "critical_only": True,
+        },
+    )
+    assert channel["critical_only"] is True
+    async with state.db.tenant_session(org.info.org_id) as session:
+        for severity in ("normal", "critical"):
+            await emit(
+                session,
+                org.info.org_id,
+                EventKind.INCIDENT_OPENED,
+                f"a {severity} incident",
+                data={"severity": severity},
+            )
+        await emit(session, org.info.org_id, EventKind.HOST_AGENT_OFFLINE, "web-1 is offline")
+    async with state.db.system_session("test: dispatch") as session:
+        await dispatch.dispatch(session)
+    log = (await client.get("/api/v1/notification-deliveries", headers=org.headers)).json()["items"]
+    assert sorted(d["title"] for d in log) == ["a critical incident", "web-1 is offline"]

@@ -39,6 +39,7 @@ class ChannelView:
     config: dict[str, Any]
     secret_hint: str
     events: list[str]
+    critical_only: bool
     enabled: bool
     status: str
     failure: str | None
@@ -57,6 +58,7 @@ def view(row: NotificationChannel) -> ChannelView:
         config=dict(row.config or {}),
         secret_hint=row.secret_hint,
         events=list(row.events or []),
+        critical_only=row.critical_only,
         enabled=row.enabled,
         status=row.status,
         failure=row.failure,
@@ -163,6 +165,7 @@ async def create(
     config: dict[str, Any] | None = None,
     secret: dict[str, Any] | None = None,
     events: Sequence[str] | None = None,
+    critical_only: bool = False,
 ) -> NotificationChannel:
     _require_admin(principal)
     channel = _kind(kind)
@@ -180,6 +183,7 @@ async def create(
         secret_sealed=sealed,
         secret_hint=hint,
         events=_events(events),
+        critical_only=critical_only,
         enabled=True,
         status="ok",
         created_by=principal.actor.label,
@@ -194,7 +198,12 @@ async def create(
         org_id=principal.org_id,
         target_type="notification_channel",
         target_id=row.id,
-        details={"kind": kind, "name": row.name, "events": row.events},
+        details={
+            "kind": kind,
+            "name": row.name,
+            "events": row.events,
+            "critical_only": row.critical_only,
+        },
     )
     return row
 
@@ -210,6 +219,7 @@ async def update(
     secret: dict[str, Any] | None = None,
     events: Sequence[str] | None = None,
     enabled: bool | None = None,
+    critical_only: bool | None = None,
 ) -> NotificationChannel:
     row = await get(session, channel_id)
     _require_admin(principal)
@@ -232,6 +242,9 @@ async def update(
     if enabled is not None:
         row.enabled = enabled
         changed.append("enabled")
+    if critical_only is not None:
+        row.critical_only = critical_only
+        changed.append("critical_only")
     if {"config", "secret"} & set(changed):
         # New settings deserve a new chance: the failure was about the old ones.
         row.status, row.failure, row.failing_since = "ok", None, None

@@ -114,6 +114,11 @@ def _delivery(
     )
 
 
+def critical(entry: OutboxEntry) -> bool:
+    """Whether an event is critical: a critical incident's, a storm's, a host agent's trouble."""
+    return entry.data.get("severity") == "critical" or entry.kind.startswith("hostagent.")
+
+
 async def _by_rules(
     session: AsyncSession, entry: OutboxEntry, channels: Sequence[NotificationChannel]
 ) -> tuple[list[Delivery], int]:
@@ -121,6 +126,8 @@ async def _by_rules(
     rung = 0
     for channel in channels:
         if not channel.enabled or entry.kind not in (channel.events or []):
+            continue
+        if channel.critical_only and not critical(entry):
             continue
         if channel.kind == "bell":
             rung += bell.ring(session, entry, await _members(session, entry.org_id))

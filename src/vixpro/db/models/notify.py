@@ -59,6 +59,7 @@ class NotificationChannel(Base):
     secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     secret_hint: Mapped[str] = mapped_column(String(8), default="")
     events: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    critical_only: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="ok")
     failure: Mapped[str | None] = mapped_column(Text)

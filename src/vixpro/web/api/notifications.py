@@ -42,6 +42,9 @@ class ChannelOut(BaseModel):
     config: dict[str, Any]
     secret_hint: str = Field(description="the last four characters of the secret; never more")
     events: list[str]
+    critical_only: bool = Field(
+        description="only critical incidents, storms and host-agent trouble"
+    )
     enabled: bool
     status: str = Field(description="ok, or failing: VixPro stopped sending until it is fixed")
     failure: str | None
@@ -60,6 +63,7 @@ class ChannelIn(Strict):
     config: dict[str, Any] = Field(default_factory=dict)
     secret: dict[str, Any] = Field(default_factory=dict, description="write-only; sealed at rest")
     events: list[str] | None = Field(default=None, description="default: incident events")
+    critical_only: bool = False
 
 
 class ChannelPatch(Strict):
@@ -67,6 +71,7 @@ class ChannelPatch(Strict):
     config: dict[str, Any] | None = None
     secret: dict[str, Any] | None = None
     events: list[str] | None = None
+    critical_only: bool | None = None
     enabled: bool | None = None
 
 
@@ -174,6 +179,7 @@ async def create_channel(body: ChannelIn, principal: PrincipalDep, state: StateD
             config=body.config,
             secret=body.secret,
             events=body.events,
+            critical_only=body.critical_only,
         )
         return ChannelOut.of(channels.view(row))
 
@@ -199,6 +205,7 @@ async def patch_channel(
             secret=body.secret,
             events=body.events,
             enabled=body.enabled,
+            critical_only=body.critical_only,
         )
         return ChannelOut.of(channels.view(row))
 

@@ -168,6 +168,7 @@ async def add_channel(request: Request, state: StateDep, member: WriterDep) -> R
                 config=config,
                 secret=secret,
                 events=events,
+                critical_only=form.get("critical_only") == "1",
             )
             name, channel_id = row.name, row.id
     except FORM_ERRORS as exc:
@@ -189,6 +190,7 @@ async def set_rules(
                 state.settings.master_key_bytes(),
                 channel_id,
                 events=[str(e) for e in form.getlist("events")],
+                critical_only=form.get("critical_only") == "1",
             )
             name, count = row.name, len(row.events)
     except FORM_ERRORS as exc:

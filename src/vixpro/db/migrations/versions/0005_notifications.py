@@ -169,6 +169,7 @@ def upgrade() -> None:
         sa.Column("secret_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("secret_hint", sa.String(length=8), server_default="", nullable=False),
         sa.Column("events", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
+        sa.Column("critical_only", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("enabled", sa.Boolean(), server_default="true", nullable=False),
         sa.Column("status", sa.String(length=16), server_default="ok", nullable=False),
         sa.Column("failure", sa.Text(), nullable=True),
