@@ -166,6 +166,24 @@ def run_diagnosis(live_server: LiveServer, org: OrgInfo, incident_id: str) -> No
     live_server.call(run(), timeout=120)
 
 
+def usage_of(live_server: LiveServer, org: OrgInfo, incident_id: str) -> list[tuple[int, int, str]]:
+    """The usage rows recorded for an incident: (tokens in, tokens out, area)."""
+
+    async def rows() -> list[tuple[int, int, str]]:
+        async with live_server.state.db.tenant_session(org.org_id) as session:
+            found = (
+                await session.scalars(
+                    select(AIUsage)
+                    .where(AIUsage.incident_id == uuid.UUID(incident_id))
+                    .order_by(AIUsage.id)
+                )
+            ).all()
+            return [(r.tokens_in, r.tokens_out, r.area) for r in found]
+
+    result: list[tuple[int, int, str]] = live_server.call(rows())
+    return result
+
+
 def detail(api: httpx.Client, incident_id: str) -> dict[str, Any]:
     found = api.get(f"/api/v1/incidents/{incident_id}")
     assert found.status_code == 200, found.text
@@ -224,16 +242,7 @@ def test_an_alert_is_diagnosed_by_the_llm_through_a_live_host_agent(
     assert "HostHighCpuLoad" in str(first["messages"])
     assert "load_uptime" in {t["function"]["name"] for t in first["tools"]}
 
-    async def usage_rows() -> list[tuple[int, int, str]]:
-        async with live_server.state.db.tenant_session(org.org_id) as session:
-            rows = (
-                await session.scalars(
-                    select(AIUsage).where(AIUsage.incident_id == uuid.UUID(incident_id))
-                )
-            ).all()
-            return [(r.tokens_in, r.tokens_out, r.area) for r in rows]
-
-    assert live_server.call(usage_rows()) == [(131, 37, "reactive")]
+    assert usage_of(live_server, org, incident_id) == [(131, 37, "reactive")]
 
 
 def test_failing_providers_hand_over_to_the_runbook_engine_on_the_timeline(
@@ -326,3 +335,5 @@ def test_auto_remediation_runs_the_fix_and_verifies_it_held(
     assert report["outcome"] == "resolved_by_remediation"
     verdict_request = fake.requests[-1].body
     assert "Reading after the fix" in str(verdict_request["messages"])
+    # The diagnosis and the verdict are both counted in the usage table.
+    assert len(usage_of(live_server, org, incident_id)) == 2

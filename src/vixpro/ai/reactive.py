@@ -415,6 +415,7 @@ async def diagnose_incident(
                         incident_id,
                         report,
                         model=model,
+                        spec=spec,
                         approval_wait_s=approval_wait_s,
                         on_event=TimelineSink(db, org_id, incident_id),
                     )

@@ -19,7 +19,8 @@ from pydantic_ai import Agent
 from pydantic_ai.models import Model
 
 from vixpro.accounts.principal import SYSTEM, Actor
-from vixpro.ai import prompts
+from vixpro.ai import prompts, usage
+from vixpro.ai.providers.base import ProviderSpec
 from vixpro.ai.report import DiagnosisReport, RecommendedAction, RemediationStep
 from vixpro.ai.tooling import EventSink, ToolBridge, bounded
 from vixpro.core.approvals import Area
@@ -82,10 +83,12 @@ async def remediate(
     report: DiagnosisReport,
     *,
     model: Model,
+    spec: ProviderSpec | None = None,
     approval_wait_s: float | None = None,
     on_event: EventSink | None = None,
 ) -> DiagnosisReport:
-    """Run ``report``'s recommended mutate actions and verify each; the updated report."""
+    """Run ``report``'s recommended mutate actions and verify each; the updated report. The
+    verdicts' tokens are recorded against ``spec`` (the provider that diagnosed)."""
     bridge = await ToolBridge.open(
         runner,
         manifest,
@@ -123,7 +126,21 @@ async def remediate(
                 )
             )
             continue
-        steps.append(await _verify(bridge, runner, org_id, report, action, ran.execution_id, model))
+        step, tokens = await _verify(
+            bridge, runner, org_id, report, action, ran.execution_id, model
+        )
+        steps.append(step)
+        if spec is not None and tokens != (0, 0):
+            async with db.tenant_session(org_id) as session:
+                await usage.record(
+                    session,
+                    org_id,
+                    area="reactive",
+                    spec=spec,
+                    tokens_in=tokens[0],
+                    tokens_out=tokens[1],
+                    incident_id=incident_id,
+                )
     held = bool(steps) and all(step.held for step in steps)
     return report.model_copy(
         update={
@@ -143,7 +160,8 @@ async def _verify(
     action: RecommendedAction,
     execution_id: uuid.UUID,
     model: Model,
-) -> RemediationStep:
+) -> tuple[RemediationStep, tuple[int, int]]:
+    """The step, and the tokens (in, out) the verdict took."""
     verify_tool, params_of = VERIFY.get(action.tool, (None, _none))
     if verify_tool is None or verify_tool not in bridge.views:
         return RemediationStep(
@@ -152,7 +170,7 @@ async def _verify(
             execution_id=execution_id,
             status="succeeded",
             detail="no read tool can verify this fix",
-        )
+        ), (0, 0)
     before = await _reading_before(runner, org_id, report, verify_tool)
     check, _ = await bridge.execute(verify_tool, params_of(action.params))
     if check is None or check.status != "succeeded":
@@ -164,9 +182,10 @@ async def _verify(
             verify_tool=verify_tool,
             verify_execution_id=check.execution_id if check else None,
             detail=f"the verification could not run ({check.status if check else 'refused'})",
-        )
+        ), (0, 0)
     judge: Agent[None, Verdict] = Agent(model, output_type=Verdict, instructions=prompts.VERIFY)
-    verdict = (await judge.run(_verification_prompt(report, action, before, check.output))).output
+    result = await judge.run(_verification_prompt(report, action, before, check.output))
+    verdict, used = result.output, result.usage
     return RemediationStep(
         tool=action.tool,
         params=action.params,
@@ -176,4 +195,4 @@ async def _verify(
         verify_execution_id=check.execution_id,
         held=verdict.held,
         detail=verdict.explanation,
-    )
+    ), (used.input_tokens or 0, used.output_tokens or 0)
