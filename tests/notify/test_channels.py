@@ -3,6 +3,7 @@ API; the requests received are checked exactly."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
@@ -250,3 +251,22 @@ async def test_the_generic_webhook_is_signed_over_timestamp_and_body(
     document = request.json
     assert document["event"] == "incident.opened" and document["url"] == _message().url
     assert document["data"]["incident_id"] == str(INCIDENT)
+
+
+async def test_a_target_that_answers_garbage_is_a_failure_worth_retrying(context: Context) -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"\x00\xffthis is not HTTP\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        secret = _secret("webhook", url=f"http://127.0.0.1:{port}/x", signing_secret="g" * 16)
+        with pytest.raises(ChannelError) as caught:
+            await CHANNELS["webhook"].send(_message(), _config("webhook"), secret, context)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert not caught.value.permanent and "could not reach the webhook" in str(caught.value)

@@ -11,8 +11,12 @@ from sqlalchemy import text
 from vixpro_agent.protocol import signing
 
 from tests.conftest import Factory, bearer
+from vixpro.core.alerts import NormalizedAlert, Severity, Status
 from vixpro.db.urls import libpq_url
 from vixpro.incidents import platform_alerts
+from vixpro.incidents.ingest import Submission
+from vixpro.jobs.app import create_job_app
+from vixpro.jobs.incidents import start_diagnoses
 from vixpro.notify import dispatch
 from vixpro.notify.events import EventKind
 from vixpro.notify.outbox import emit
@@ -122,3 +126,37 @@ async def test_old_notifications_are_purged_and_recent_ones_kept(
             for table in ("notification_outbox", "notification_deliveries", "bell_notifications")
         }
     assert left == {t: ["new"] for t in left}
+
+
+async def test_a_finished_diagnosis_is_announced(
+    client: httpx.AsyncClient, factory: Factory, state: AppState
+) -> None:
+    org = await factory.org()
+    submitted = await state.ingest.submit(
+        Submission(
+            org.org_id,
+            None,
+            (
+                NormalizedAlert(
+                    source="test",
+                    fingerprint=f"fp-{uuid.uuid4().hex[:8]}",
+                    status=Status.FIRING,
+                    severity=Severity.CRITICAL,
+                    title="Disk full on nowhere-1",
+                ),
+            ),
+        )
+    )
+    app = create_job_app(
+        state.db, purge_cron="0 0 1 1 *", tools=lambda: (state.runner, state.manifest)
+    )
+    async with app.open_async():
+        await start_diagnoses(app, state.db, org.org_id)
+        await app.run_worker_async(wait=False, install_signal_handlers=False, queues=["reactive"])
+    rows = await _outbox(state, org.org_id)
+    # It names no enrolled server: the runbook engine hands it to people at once.
+    escalated = [r for r in rows if r.kind == "diagnosis.escalated"]
+    assert len(escalated) == 1
+    assert escalated[0].data["incident_id"] == str(submitted.incident_ids[0])
+    assert escalated[0].data["severity"] == "critical"
+    assert [r.kind for r in rows][:1] == ["incident.opened"]
