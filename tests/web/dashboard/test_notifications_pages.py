@@ -13,6 +13,10 @@ from fastapi import FastAPI
 from tests.conftest import Factory, bearer
 from tests.fakes.notify_services import FakeServices, ServicesServer
 from tests.web.dashboard.conftest import client_for, sign_in
+from vixpro.notify import dispatch
+from vixpro.notify.events import EventKind
+from vixpro.notify.outbox import emit
+from vixpro.web.state import AppState
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +179,29 @@ async def test_the_staff_console_shows_the_email_outbox(
     async with client_for(app) as browser:
         await sign_in(browser, plain.owner_email)
         assert (await browser.get("/staff/email-outbox")).status_code == 403
+
+
+async def test_staff_see_what_any_organisation_addresses_to_staff_on_their_bell(
+    app: FastAPI, factory: Factory, state: AppState
+) -> None:
+    staff = await factory.org(staff=True)
+    customer = await factory.org()
+    async with state.db.tenant_session(customer.org_id) as session:
+        await emit(
+            session,
+            customer.org_id,
+            EventKind.TICKET_REPLY,
+            "Customer opened a ticket",
+            data={"audience": "staff"},
+        )
+    async with state.db.system_session("test: dispatch") as session:
+        await dispatch.dispatch(session)
+    async with client_for(app) as browser:
+        csrf = await sign_in(browser, staff.owner_email)
+        listed = await browser.get("/bell")
+        assert "Customer opened a ticket" in listed.text
+        await browser.post("/bell/read-all", data={"csrf_token": csrf})
+        assert 'data-unread="0"' in (await browser.get("/bell/count")).text
+    async with client_for(app) as browser:  # the customer's own owner is not staff: not theirs
+        await sign_in(browser, customer.owner_email)
+        assert "Customer opened a ticket" not in (await browser.get("/bell")).text

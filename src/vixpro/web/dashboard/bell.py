@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts import auth
 from vixpro.notify import bell
@@ -18,24 +20,23 @@ router = APIRouter(prefix="/bell")
 SHOWN = 100
 
 
+def _scope(state: AppState, signed_in: auth.SignedIn) -> AbstractAsyncContextManager[AsyncSession]:
+    """A person's own bell: in their current organisation; platform staff see theirs from every
+    organisation (what support and the platform address to staff comes from many)."""
+    if signed_in.principal is not None and not signed_in.is_staff:
+        return state.db.tenant_session(signed_in.principal.org_id)
+    return state.db.system_session("bell: a staff user's own notifications")
+
+
 async def _unread(state: AppState, signed_in: auth.SignedIn) -> int:
-    # A person's own bell: in their current organisation, or (staff without one) everywhere.
-    if signed_in.principal is not None:
-        async with state.db.tenant_session(signed_in.principal.org_id) as session:
-            return await bell.unread(session, signed_in.user_id)
-    async with state.db.system_session("bell: a staff user's own notifications") as session:
+    async with _scope(state, signed_in) as session:
         return await bell.unread(session, signed_in.user_id)
 
 
 async def _context(state: AppState, signed_in: auth.SignedIn) -> dict[str, Any]:
-    if signed_in.principal is not None:
-        async with state.db.tenant_session(signed_in.principal.org_id) as session:
-            rows = await bell.latest(session, signed_in.user_id, limit=SHOWN)
-            unread = await bell.unread(session, signed_in.user_id)
-    else:
-        async with state.db.system_session("bell: a staff user's own notifications") as session:
-            rows = await bell.latest(session, signed_in.user_id, limit=SHOWN)
-            unread = await bell.unread(session, signed_in.user_id)
+    async with _scope(state, signed_in) as session:
+        rows = await bell.latest(session, signed_in.user_id, limit=SHOWN)
+        unread = await bell.unread(session, signed_in.user_id)
     return {"items": rows, "unread": unread}
 
 
@@ -56,11 +57,7 @@ async def bell_count(request: Request, state: StateDep, signed_in: SignedInDep) 
 
 
 async def _mark(state: AppState, signed_in: auth.SignedIn, notification_id: int | None) -> None:
-    if signed_in.principal is not None:
-        scope = state.db.tenant_session(signed_in.principal.org_id)
-    else:
-        scope = state.db.system_session("bell: a staff user marks their notifications read")
-    async with scope as session:
+    async with _scope(state, signed_in) as session:
         if notification_id is None:
             await bell.mark_all_read(session, signed_in.user_id)
         else:
