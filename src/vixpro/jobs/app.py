@@ -23,7 +23,7 @@ def create_job_app(
     db: Database,
     *,
     purge_cron: str,
-    sweep_cron: str = "*/15 * * * * *",
+    sweep_cron: str = "* * * * * */15",
     tools: incident_jobs.ToolAccess | None = None,
     settings: Settings | None = None,
 ) -> App:

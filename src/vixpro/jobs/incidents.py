@@ -91,7 +91,7 @@ def register(
     app: App,
     db: Database,
     *,
-    sweep_cron: str = "*/15 * * * * *",
+    sweep_cron: str = "* * * * * */15",
     tools: ToolAccess | None = None,
     master_key: MasterKey | None = None,
     stalled_after_s: float = 60.0,
