@@ -2,7 +2,7 @@
 process) → the organisation's reactive provider (the real OpenAI SDK against an instant
 scripted model on loopback) → a tool call through the hub to a live host agent → the report.
 
-    .venv/bin/python bench/diagnose.py [--sequential 20] [--burst 50]
+    .venv/bin/python bench/diagnose.py [--sequential 20] [--burst 50] [--workers 1]
 
 Prints, from the incidents' own stamps and the executions' records:
 - platform overhead per diagnosis: (diagnosis_completed_at - diagnosis_started_at) minus the
@@ -226,14 +226,16 @@ def wait_done(dsn: str, incident_ids: list[str], timeout_s: float = 300) -> None
 
 def measure(
     dsn: str, incident_ids: list[str], model: InstantModel
-) -> tuple[list[float], list[float], list[str]]:
-    """(overheads in ms, alert → first tool in ms, engines) of the given incidents."""
+) -> tuple[list[float], list[float], list[str], list[float]]:
+    """(overheads, alert → first tool, engines, alert → diagnosis started) of the given
+    incidents, times in ms."""
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             """
             SELECT i.id, s.name,
                    extract(epoch FROM i.diagnosis_completed_at - i.diagnosis_started_at),
                    extract(epoch FROM i.first_tool_at - i.first_alert_received_at),
+                   extract(epoch FROM i.diagnosis_started_at - i.first_alert_received_at),
                    (SELECT coalesce(sum(duration_ms), 0) FROM tool_executions t
                      WHERE t.incident_id = i.id),
                    (SELECT engine FROM diagnoses d WHERE d.incident_id = i.id
@@ -243,12 +245,41 @@ def measure(
             """,
             (incident_ids,),
         ).fetchall()
-    overheads, first_tool, engines = [], [], []
-    for _id, name, total, first, tool_ms, engine in rows:
+    overheads, first_tool, engines, starts = [], [], [], []
+    for _id, name, total, first, started, tool_ms, engine in rows:
         overheads.append(float(total) * 1000 - model.model_time[name] * 1000 - float(tool_ms))
         first_tool.append(float(first) * 1000)
         engines.append(str(engine))
-    return overheads, first_tool, engines
+        starts.append(float(started) * 1000)
+    return overheads, first_tool, engines, starts
+
+
+def job_breakdown(dsn: str, incident_ids: list[str]) -> str:
+    """Where the wait before a diagnosis starts goes: alert → job deferred → job started."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            """
+            SELECT extract(epoch FROM min(e.at) FILTER (WHERE e.type = 'deferred')
+                                     - i.first_alert_received_at),
+                   extract(epoch FROM min(e.at) FILTER (WHERE e.type = 'started')
+                                     - i.first_alert_received_at)
+            FROM incidents i
+            JOIN procrastinate_jobs j ON j.args->>'incident_id' = i.id::text
+            JOIN procrastinate_events e ON e.job_id = j.id
+            WHERE i.id = ANY(%s::uuid[])
+            GROUP BY i.id, i.first_alert_received_at
+            """,
+            (incident_ids,),
+        ).fetchall()
+    deferred = [float(r[0]) * 1000 for r in rows if r[0] is not None]
+    started = [float(r[1]) * 1000 for r in rows if r[1] is not None]
+    if not deferred or not started:
+        return "no job events"
+    return (
+        f"alert → job deferred p50 {percentile(deferred, 50):.0f} ms, p99 "
+        f"{percentile(deferred, 99):.0f} ms; alert → job started p50 "
+        f"{percentile(started, 50):.0f} ms, p99 {percentile(started, 99):.0f} ms"
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -268,13 +299,21 @@ def resolve_all(url: str, headers: dict[str, str]) -> None:
                 client.post(f"/api/v1/incidents/{item['id']}/actions", json={"action": "resolve"})
 
 
-def report(label: str, overheads: list[float], first_tool: list[float], engines: list[str]) -> None:
+def report(
+    label: str,
+    overheads: list[float],
+    first_tool: list[float],
+    engines: list[str],
+    starts: list[float],
+) -> None:
     llm = sum(1 for e in engines if e.startswith("llm:"))
     print(
         f"{label}: {len(overheads)} diagnoses ({llm} by the LLM path); overhead per diagnosis "
         f"p50 {percentile(overheads, 50):.0f} ms, p99 {percentile(overheads, 99):.0f} ms, "
         f"mean {statistics.mean(overheads):.0f} ms; alert → first tool p50 "
-        f"{percentile(first_tool, 50):.0f} ms, p99 {percentile(first_tool, 99):.0f} ms",
+        f"{percentile(first_tool, 50):.0f} ms, p99 {percentile(first_tool, 99):.0f} ms "
+        f"(of which alert → diagnosis started p50 {percentile(starts, 50):.0f} ms, "
+        f"p99 {percentile(starts, 99):.0f} ms)",
         flush=True,
     )
 
@@ -283,13 +322,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sequential", type=int, default=20)
     parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
     args = parser.parse_args()
     servers = max(args.sequential, args.burst)
     model = InstantModel()
     threading.Thread(target=model.serve_forever, daemon=True).start()
     with bench_platform(servers) as platform:
         asyncio.run(_configure(platform, model.url, args.burst))
-        worker = start_worker(platform.env, max(4, args.burst))
+        per_worker = max(4, -(-args.burst // args.workers))
+        workers = [start_worker(platform.env, per_worker) for _ in range(args.workers)]
         holder = multiprocessing.Process(
             target=hold_in_process,
             args=((platform.ws_url, platform.server_ids, platform.key_pem, 3600.0, 15.0),),
@@ -326,13 +367,15 @@ def main() -> None:
             ids = asyncio.run(send_alerts(webhook, names[: args.burst]))
             wait_done(dsn, ids)
             report(f"{args.burst} together", *measure(dsn, ids, model))
+            print(f"  {job_breakdown(dsn, ids)}", flush=True)
         finally:
             holder.terminate()
             holder.join(10)
-            worker.terminate()
-            worker.wait(30)
+            for worker in workers:
+                worker.terminate()
+                worker.wait(30)
     model.shutdown()
-    print(f"({os.cpu_count()} CPUs)")
+    print(f"({os.cpu_count()} CPUs, {args.workers} worker process(es))")
 
 
 if __name__ == "__main__":
