@@ -148,7 +148,8 @@ def _summary(report: DiagnosisReport) -> str:
 
 class TimelineSink:
     """Writes the AI agent's tool calls on the incident's timeline as they happen, and stamps
-    ``first_tool_at`` when the first one starts."""
+    ``first_tool_at`` with the time the first one started (written with that call's entry,
+    saving a transaction on the way to the first tool)."""
 
     def __init__(self, db: Database, org_id: uuid.UUID, incident_id: uuid.UUID) -> None:
         self.db = db
@@ -156,40 +157,42 @@ class TimelineSink:
         self.incident_id = incident_id
         self.actor = "AI agent"
         self.first_tool_at: datetime | None = None
+        self._stamped = False
 
     async def __call__(self, event: ToolEvent) -> None:
-        first = event.kind == "tool_started" and self.first_tool_at is None
-        if event.kind == "tool_started" and not first:
-            return  # the finished call is the entry; only the first start is stamped
-        if first:
-            self.first_tool_at = event.at
+        if event.kind == "tool_started":
+            if self.first_tool_at is None:
+                self.first_tool_at = event.at
+            return
+        entry = _timeline_entry(event)
+        if entry is None:
+            return
+        kind, detail = entry
         async with self.db.tenant_session(self.org_id) as session:
-            if first:
+            if self.first_tool_at is not None and not self._stamped:
+                self._stamped = True
                 await session.execute(
                     update(Incident)
                     .where(Incident.id == self.incident_id, Incident.first_tool_at.is_(None))
-                    .values(first_tool_at=event.at)
+                    .values(first_tool_at=self.first_tool_at)
                 )
-            entry = _timeline_entry(event)
-            if entry is not None:
-                kind, detail = entry
-                session.add(
-                    IncidentEvent(
-                        org_id=self.org_id,
-                        incident_id=self.incident_id,
-                        kind=kind,
-                        actor=self.actor,
-                        detail=detail[:2000],
-                        data={
-                            "tool": event.tool,
-                            "params": event.params,
-                            "ok": event.status == "succeeded",
-                            "status": event.status,
-                            "execution_id": str(event.execution_id) if event.execution_id else None,
-                            "approval_id": str(event.approval_id) if event.approval_id else None,
-                        },
-                    )
+            session.add(
+                IncidentEvent(
+                    org_id=self.org_id,
+                    incident_id=self.incident_id,
+                    kind=kind,
+                    actor=self.actor,
+                    detail=detail[:2000],
+                    data={
+                        "tool": event.tool,
+                        "params": event.params,
+                        "ok": event.status == "succeeded",
+                        "status": event.status,
+                        "execution_id": str(event.execution_id) if event.execution_id else None,
+                        "approval_id": str(event.approval_id) if event.approval_id else None,
+                    },
                 )
+            )
             await notify_changed(session, self.org_id)
 
 
@@ -249,7 +252,7 @@ async def _with_llm(
     *,
     approval_wait_s: float | None,
     deadline: float,
-) -> tuple[DiagnosisReport, ProviderSpec] | None:
+) -> tuple[AgentOutcome, ProviderSpec] | None:
     """The agent loop down the provider chain; None when every provider failed."""
     sink = TimelineSink(work.db, work.org_id, work.incident_id)
     loop = asyncio.get_running_loop()
@@ -305,18 +308,7 @@ async def _with_llm(
             {"provider": None, "reason": "every provider failed"},
         )
         return None
-    outcome, spec = result
-    async with work.db.tenant_session(work.org_id) as session:
-        await usage.record(
-            session,
-            work.org_id,
-            area="reactive",
-            spec=spec,
-            tokens_in=outcome.tokens_in,
-            tokens_out=outcome.tokens_out,
-            incident_id=work.incident_id,
-        )
-    return outcome.report, spec
+    return result
 
 
 async def diagnose_incident(
@@ -377,6 +369,7 @@ async def diagnose_incident(
         )
         await notify_changed(session, org_id)
 
+    used: tuple[ProviderSpec, int, int] | None = None  # tokens to record
     if server_id is None or server is None:
         report = _no_server_report(engine)
     elif runner is None or manifest is None:
@@ -400,7 +393,8 @@ async def diagnose_incident(
             else None
         )
         if found is not None:
-            report, spec = found
+            outcome, spec = found
+            report, used = outcome.report, (spec, outcome.tokens_in, outcome.tokens_out)
             if ai_settings.remediation_on and any(
                 a.risk == "mutate" for a in report.recommended_actions
             ):
@@ -428,6 +422,16 @@ async def diagnose_incident(
     completed = datetime.now(UTC)
     actor = "AI agent" if report.provider else ACTOR
     async with db.tenant_session(org_id) as session:
+        if used is not None:
+            await usage.record(
+                session,
+                org_id,
+                area="reactive",
+                spec=used[0],
+                tokens_in=used[1],
+                tokens_out=used[2],
+                incident_id=incident_id,
+            )
         session.add(
             Diagnosis(
                 org_id=org_id,
