@@ -88,3 +88,39 @@ async def test_add_a_slack_channel_send_a_test_and_see_the_bell_ring_live(
     await expect(page.locator("#bell .bell-count")).to_have_attribute(
         "data-unread", "0", timeout=LIVE
     )
+
+
+async def test_rules_and_the_staff_email_outbox(
+    context: BrowserContext, live_server: LiveServer, factory: Factory
+) -> None:
+    customer = await factory.org()
+    staff = await factory.org(staff=True)
+    page = await context.new_page()
+    await log_in(page, customer.owner_email)
+    await page.goto("/notifications")
+    await page.locator("#add-email summary").click()
+    await page.locator("#email-name").fill("Ops mail")
+    await page.locator("#email-to").fill("ops@example.com, lead@example.com")
+    await page.get_by_role("button", name="Add Email channel").click()
+    row = page.locator("#channels tr[data-name='Ops mail']")
+    await expect(row).to_be_visible()
+    rules = page.locator("details.rules").first
+    await rules.locator("summary").click()
+    await rules.get_by_label("Diagnosis ready").check()
+    await rules.get_by_label("Only critical").check()
+    await rules.get_by_role("button", name="Save rules").click()
+    await expect(page.locator(".flash")).to_contain_text("Ops mail now receives 7 kinds of event")
+    await expect(page.locator("details.rules summary").first).to_contain_text("critical only")
+    await page.locator("tr.channel-actions").first.get_by_role("button", name="Send test").click()
+    await expect(page.locator("#test-result")).to_contain_text("kept in the outbox")
+
+    await page.get_by_role("button", name="Sign out").click()
+    await log_in(page, staff.owner_email)
+    await page.get_by_role("link", name="Email outbox").click()
+    await expect(page).to_have_url(re.compile(r"/staff/email-outbox$"))
+    await expect(page.locator("#smtp-missing")).to_be_visible()
+    mails = page.locator("#email-outbox tr.email")
+    await expect(mails.filter(has_text="lead@example.com")).to_have_count(1)
+    first = mails.filter(has_text="ops@example.com").first
+    await first.locator("summary").click()
+    await expect(first.locator("pre")).to_contain_text("If you can read this, the channel works.")
