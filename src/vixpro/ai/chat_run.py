@@ -148,8 +148,8 @@ class ChatRunner:
             ai_settings = await settings_service.for_org(session, org_id)
             history, question = await _history(session, conversation_id)
             server = await session.get(Server, server_id) if server_id else None
-            manifest_now = self.manifest()
-            views = await tool_views(session, manifest_now) if manifest_now is not None else []
+            manifest = self.manifest()
+            views = await tool_views(session, manifest) if manifest is not None else []
             fleet = (
                 {}
                 if server is not None
@@ -166,7 +166,6 @@ class ChatRunner:
                 "choose a chat provider on the AI providers page.",
             )
             return
-        manifest = self.manifest()
         if manifest is None:
             await self._store(
                 org_id, conversation_id, "error", "This process cannot run tools right now."

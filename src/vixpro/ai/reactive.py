@@ -395,8 +395,10 @@ async def diagnose_incident(
         if found is not None:
             outcome, spec = found
             report, used = outcome.report, (spec, outcome.tokens_in, outcome.tokens_out)
-            if ai_settings.remediation_on and any(
-                a.risk == "mutate" for a in report.recommended_actions
+            if (
+                ai_settings.remediation_on
+                and not report.escalate  # an unsure diagnosis is for a person to act on
+                and any(a.risk == "mutate" for a in report.recommended_actions)
             ):
                 model = build_model(spec)
                 async with model:

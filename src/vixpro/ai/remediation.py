@@ -20,6 +20,7 @@ from pydantic_ai.models import Model
 
 from vixpro.accounts.principal import SYSTEM, Actor
 from vixpro.ai import prompts, usage
+from vixpro.ai.failover import classify
 from vixpro.ai.providers.base import ProviderSpec
 from vixpro.ai.report import DiagnosisReport, RecommendedAction, RemediationStep
 from vixpro.ai.tooling import EventSink, ToolBridge, bounded
@@ -184,7 +185,21 @@ async def _verify(
             detail=f"the verification could not run ({check.status if check else 'refused'})",
         ), (0, 0)
     judge: Agent[None, Verdict] = Agent(model, output_type=Verdict, instructions=prompts.VERIFY)
-    result = await judge.run(_verification_prompt(report, action, before, check.output))
+    try:
+        result = await judge.run(_verification_prompt(report, action, before, check.output))
+    except Exception as exc:
+        reason = classify(exc)
+        if reason is None:
+            raise
+        return RemediationStep(
+            tool=action.tool,
+            params=action.params,
+            execution_id=execution_id,
+            status="succeeded",
+            verify_tool=verify_tool,
+            verify_execution_id=check.execution_id,
+            detail=f"the provider could not judge the verification: {reason}",
+        ), (0, 0)
     verdict, used = result.output, result.usage
     return RemediationStep(
         tool=action.tool,
