@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import email
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email.message import Message
 from email.policy import default
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 def _free_port() -> int:
@@ -52,13 +53,44 @@ class _Handler:
 
 
 class SmtpServer:
-    """``with SmtpServer() as smtp:`` then point ``VIXPRO_SMTP_HOST``/``PORT`` at it."""
+    """``with SmtpServer() as smtp:`` then point ``VIXPRO_SMTP_HOST``/``PORT`` at it.
 
-    def __init__(self) -> None:
+    With ``tls`` (an ``ssl.SSLContext`` holding the server's certificate) it offers STARTTLS and
+    refuses mail before it; with ``login`` it also requires AUTH (after TLS) with that user and
+    password, like a real submission server on port 587.
+    """
+
+    def __init__(
+        self, tls: ssl.SSLContext | None = None, login: tuple[str, str] | None = None
+    ) -> None:
         self.handler = _Handler()
         self.host = "127.0.0.1"
         self.port = _free_port()
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self.logins: list[str] = []
+        extra: dict[str, object] = {}
+        if tls is not None:
+            extra |= {"tls_context": tls, "require_starttls": True}
+        if login is not None:
+            user, password = login
+
+            def check(
+                server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
+            ) -> AuthResult:
+                ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+                    user.encode(),
+                    password.encode(),
+                )
+                if ok:
+                    self.logins.append(user)
+                return AuthResult(success=ok, handled=False)
+
+            extra |= {"authenticator": check, "auth_required": True, "auth_require_tls": True}
+        self.controller = Controller(
+            self.handler,
+            hostname=self.host,
+            port=self.port,
+            **extra,  # type: ignore[arg-type]
+        )
 
     @property
     def received(self) -> list[Received]:
