@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.db.models.notify import BellNotification, OutboxEntry
 from vixpro.notify.base import Channel, Context, Message, Sent
+from vixpro.notify.outbox import safe_link
 
 PAGE = 50
 
@@ -40,7 +41,7 @@ def ring(session: AsyncSession, entry: OutboxEntry, user_ids: Iterable[uuid.UUID
                 kind=entry.kind,
                 title=entry.title,
                 body=entry.body[:1000],
-                link=entry.link,
+                link=safe_link(entry.link),
             )
         )
         count += 1

@@ -32,7 +32,7 @@ from vixpro.notify import email as email_channel
 from vixpro.notify.base import ChannelError, Context, Message, Sent
 from vixpro.notify.bell import ring
 from vixpro.notify.events import EventKind
-from vixpro.notify.outbox import emit
+from vixpro.notify.outbox import emit, safe_link
 from vixpro.notify.registry import CHANNELS
 from vixpro.settings import Settings
 
@@ -63,7 +63,7 @@ def client(settings: Settings) -> httpx.AsyncClient:
 def message_for(entry: OutboxEntry | None, delivery: Delivery, org_name: str, base: str) -> Message:
     if entry is None:  # the outbox row was purged: send what the delivery remembers
         return Message(delivery.event_kind, delivery.title, "", f"{base}/notifications", org_name)
-    link = entry.link if entry.link.startswith("/") else "/notifications"
+    link = safe_link(entry.link) or "/notifications"
     data: dict[str, Any] = {
         k: v for k, v in entry.data.items() if k not in ("audience", "user_ids")
     }

@@ -23,6 +23,15 @@ VALUES (:org, :kind, :subject, :title, :body, :link, CAST(:data AS jsonb))
 )
 
 
+def safe_link(link: str) -> str:
+    """``link`` if it is a path on the dashboard, else ``""`` (never a link off the site)."""
+    if not link.startswith("/") or link.startswith(("//", "/\\")):
+        return ""
+    if any(ord(ch) < 32 for ch in link):
+        return ""
+    return link[:512]
+
+
 async def emit(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -43,7 +52,7 @@ async def emit(
             "subject": subject_id,
             "title": title[:255],
             "body": body[:4000],
-            "link": link[:512],
+            "link": safe_link(link),
             "data": json.dumps(data or {}),
         },
     )
