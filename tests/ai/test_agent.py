@@ -196,6 +196,9 @@ def test_a_conclusion_below_the_confidence_threshold_escalates(
     assert report.escalate and report.outcome == "escalated"
     assert report.escalation_reason and "35%" in report.escalation_reason
     assert "70%" in report.escalation_reason
+    assert "Old logs fill the root filesystem." in report.escalation_reason
+    assert report.root_cause is None  # a lead to confirm, not an assertion
+    assert [e.tool for e in report.evidence] == ["disk_usage"]  # what was seen stays
 
 
 def test_tool_calls_past_the_budget_are_refused_and_the_model_is_told(

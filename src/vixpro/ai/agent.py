@@ -105,15 +105,19 @@ def to_report(
                 )
             )
     escalate, reason = conclusion.escalate, conclusion.escalation_reason
+    root_cause = conclusion.root_cause if evidence else None
     if not escalate and conclusion.confidence < threshold:
+        # Unsure: escalate, and offer the cause as a lead rather than assert it.
         escalate = True
+        lead = f": {root_cause}" if root_cause else ""
         reason = (
             f"confidence {conclusion.confidence:.0%} is below the organisation's threshold of "
-            f"{threshold:.0%}; the most likely cause is for a person to confirm"
+            f"{threshold:.0%}; the most likely cause, for a person to confirm{lead}"
         )
+        root_cause = None
     return DiagnosisReport(
         summary=conclusion.summary,
-        root_cause=conclusion.root_cause if evidence else None,
+        root_cause=root_cause,
         confidence=conclusion.confidence,
         evidence=evidence,
         recommended_actions=actions,
