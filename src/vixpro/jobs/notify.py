@@ -12,7 +12,6 @@ from procrastinate.exceptions import AlreadyEnqueued
 from vixpro.db.sessions import Database
 from vixpro.notify import deliver as delivering
 from vixpro.notify import dispatch as dispatching
-from vixpro.notify.base import ChannelError
 from vixpro.settings import Settings
 
 log = logging.getLogger("vixpro.jobs.notify")
@@ -106,6 +105,3 @@ def register(
             log.warning("delivery %s failed permanently: %s", delivery_id, outcome.error)
             await defer_dispatch(context.app)  # the organisation is told now, not at the next tick
         return state
-
-
-__all__ = ["ChannelError", "defer_deliveries", "defer_dispatch", "register"]
