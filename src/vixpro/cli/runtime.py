@@ -23,10 +23,7 @@ from vixpro.db.embedded import EmbeddedPostgres
 from vixpro.db.migrate import head_revision
 from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, resolve_urls
-from vixpro.jobs.app import create_job_app
 from vixpro.settings import Settings
-from vixpro.web.app import create_app
-from vixpro.web.state import AppState
 
 Role = Literal["web", "worker", "all"]
 log = logging.getLogger("vixpro")
@@ -143,6 +140,11 @@ async def serve(
 ) -> None:
     """Run ``role`` until SIGINT/SIGTERM. ``shared_port``: bind with SO_REUSEPORT, so that
     several web processes on one machine share the port (the kernel spreads connections)."""
+    # The web app, the jobs and the AI stack take seconds to import: only the serving roles pay.
+    from vixpro.jobs.app import create_job_app
+    from vixpro.web.app import create_app
+    from vixpro.web.state import AppState
+
     db = Database(urls, pool_size=10)
     state = AppState(settings=settings, db=db, head_revision=head_revision())
     stopping = asyncio.Event()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import TYPE_CHECKING
 
-from vixpro.web.state import AppState
+if TYPE_CHECKING:  # the CLI uses install_command without loading the whole web stack
+    from fastapi import Request
+
+    from vixpro.web.state import AppState
 
 
 def public_base(state: AppState, request: Request) -> str:

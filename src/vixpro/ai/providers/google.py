@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic_ai.models import Model
 
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
+from vixpro.ai.providers.http import shared_client
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
@@ -14,7 +15,11 @@ def build(spec: ProviderSpec) -> Model:
     from pydantic_ai.models.google import GoogleModel
     from pydantic_ai.providers.google import GoogleProvider
 
-    provider = GoogleProvider(api_key=spec.api_key, base_url=spec.base_url or DEFAULT_BASE_URL)
+    provider = GoogleProvider(
+        api_key=spec.api_key,
+        base_url=spec.base_url or DEFAULT_BASE_URL,
+        http_client=shared_client(),
+    )
     return GoogleModel(spec.model, provider=provider, settings=model_settings(spec))
 
 

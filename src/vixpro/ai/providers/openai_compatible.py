@@ -10,6 +10,7 @@ from pydantic_ai.exceptions import UserError
 from pydantic_ai.models import Model
 
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
+from vixpro.ai.providers.http import shared_client
 
 
 def build(spec: ProviderSpec) -> Model:
@@ -20,7 +21,10 @@ def build(spec: ProviderSpec) -> Model:
     if not spec.base_url:
         raise UserError("an OpenAI-compatible endpoint needs its base URL")
     provider = OpenAICompatibleProvider(
-        "openai-compatible", base_url=spec.base_url, api_key=spec.api_key or None
+        "openai-compatible",
+        base_url=spec.base_url,
+        api_key=spec.api_key or None,
+        http_client=shared_client(),
     )
     return OpenAIChatModel(spec.model, provider=provider, settings=model_settings(spec))
 

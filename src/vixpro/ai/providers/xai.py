@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic_ai.models import Model
 
 from vixpro.ai.providers.base import ProviderKind, ProviderSpec, model_settings
+from vixpro.ai.providers.http import shared_client
 
 DEFAULT_BASE_URL = "https://api.x.ai/v1"
 
@@ -19,7 +20,10 @@ def build(spec: ProviderSpec) -> Model:
     from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
     provider = OpenAICompatibleProvider(
-        "xai", base_url=spec.base_url or DEFAULT_BASE_URL, api_key=spec.api_key
+        "xai",
+        base_url=spec.base_url or DEFAULT_BASE_URL,
+        api_key=spec.api_key,
+        http_client=shared_client(),
     )
     return OpenAIChatModel(spec.model, provider=provider, settings=model_settings(spec))
 
