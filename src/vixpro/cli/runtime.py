@@ -121,6 +121,11 @@ def serve_processes(
         child.join()
 
 
+def _log_preload_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not preload the AI provider SDKs: %s", task.exception())
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: ``serve`` owns SIGINT/SIGTERM for both roles."""
 
@@ -141,6 +146,7 @@ async def serve(
     """Run ``role`` until SIGINT/SIGTERM. ``shared_port``: bind with SO_REUSEPORT, so that
     several web processes on one machine share the port (the kernel spreads connections)."""
     # The web app, the jobs and the AI stack take seconds to import: only the serving roles pay.
+    from vixpro.ai.providers.registry import preload_sdks
     from vixpro.jobs.app import create_job_app
     from vixpro.web.app import create_app
     from vixpro.web.state import AppState
@@ -210,6 +216,12 @@ async def serve(
                 print(f"  password: {password}", flush=True)
         else:
             print("VixPro worker is running", flush=True)
+        if role in ("worker", "all"):
+            # The provider SDKs take a second or more to import; load them now, off the event
+            # loop, rather than in the first diagnosis after a start.
+            # Not one of the roles: its end must not look like a role stopping.
+            preload = asyncio.create_task(asyncio.to_thread(preload_sdks), name="preload")
+            preload.add_done_callback(_log_preload_failure)
 
         waiter = asyncio.create_task(stopping.wait())
         await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)

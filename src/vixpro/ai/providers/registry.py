@@ -27,3 +27,10 @@ def kind(name: str) -> ProviderKind:
 def build_model(spec: ProviderSpec) -> Model:
     """The pydantic-ai model for ``spec``, on its vendor's SDK, retries off, timeout from the spec."""
     return kind(spec.kind).build(spec)
+
+
+def preload_sdks() -> None:
+    """Import every provider's SDK now (each module imports its own lazily, for quick CLI starts)."""
+    import pydantic_ai.models.anthropic
+    import pydantic_ai.models.google
+    import pydantic_ai.models.openai  # noqa: F401
