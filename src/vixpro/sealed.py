@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = b"\x01"
+HINT_LENGTH = 4  # characters of a secret that views may show
 
 
 class SealError(ValueError):
@@ -19,10 +21,15 @@ def key_id(master_key: bytes) -> bytes:
     return hashlib.sha256(b"vixpro-key-id" + master_key).digest()[:4]
 
 
+def header(master_key: bytes) -> bytes:
+    """The first five bytes of every value sealed under ``master_key``."""
+    return _VERSION + key_id(master_key)
+
+
 def seal(master_key: bytes, plaintext: bytes, context: bytes) -> bytes:
     nonce = os.urandom(12)
     ciphertext = AESGCM(master_key).encrypt(nonce, plaintext, context)
-    return _VERSION + key_id(master_key) + nonce + ciphertext
+    return header(master_key) + nonce + ciphertext
 
 
 def unseal(master_key: bytes, sealed: bytes, context: bytes) -> bytes:
@@ -34,3 +41,25 @@ def unseal(master_key: bytes, sealed: bytes, context: bytes) -> bytes:
         return AESGCM(master_key).decrypt(sealed[5:17], sealed[17:], context)
     except Exception as exc:  # cryptography raises InvalidTag
         raise SealError("sealed data failed authentication") from exc
+
+
+def hint(secret: str) -> str:
+    """What may be shown of a secret: its last ``HINT_LENGTH`` characters."""
+    return secret[-HINT_LENGTH:]
+
+
+@dataclass(frozen=True, slots=True)
+class RowSealer:
+    """Seals one column's values, each bound to its row: the context is ``template`` with the
+    row's id in place of ``{id}``, so a value copied onto another row does not open."""
+
+    template: str
+
+    def context(self, row_id: object) -> bytes:
+        return self.template.format(id=row_id).encode()
+
+    def seal(self, master_key: bytes, row_id: object, plaintext: bytes) -> bytes:
+        return seal(master_key, plaintext, self.context(row_id))
+
+    def unseal(self, master_key: bytes, row_id: object, sealed: bytes) -> bytes:
+        return unseal(master_key, sealed, self.context(row_id))

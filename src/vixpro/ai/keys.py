@@ -23,7 +23,8 @@ from vixpro.ai.providers.base import ProviderSpec
 from vixpro.ai.providers.registry import KINDS
 from vixpro.core.roles import Role
 from vixpro.db.models.ai import AIProviderKey
-from vixpro.sealed import seal, unseal
+from vixpro.db.sealed_columns import AI_PROVIDER_KEY
+from vixpro.sealed import hint
 
 MAX_KEYS = 50
 
@@ -52,11 +53,6 @@ def view(row: AIProviderKey) -> KeyView:
         created_by=row.created_by,
         created_at=row.created_at,
     )
-
-
-def context(key_id: uuid.UUID) -> bytes:
-    """What a key is sealed with besides the master key: its row, so it opens nowhere else."""
-    return f"ai-provider-key:{key_id}".encode()
 
 
 def require_admin(principal: Principal) -> None:
@@ -103,8 +99,8 @@ def _key(kind: str, api_key: str | None) -> str | None:
 
 
 def _seal(row: AIProviderKey, master_key: bytes, key: str | None) -> None:
-    row.key_sealed = None if key is None else seal(master_key, key.encode(), context(row.id))
-    row.key_last4 = "" if key is None else key[-4:]
+    row.key_sealed = None if key is None else AI_PROVIDER_KEY.seal(master_key, row.id, key.encode())
+    row.key_last4 = "" if key is None else hint(key)
 
 
 async def list_all(session: AsyncSession) -> Sequence[AIProviderKey]:
@@ -215,7 +211,7 @@ async def delete(session: AsyncSession, principal: Principal, key_id: uuid.UUID)
 def spec(row: AIProviderKey, master_key: bytes, *, model: str, timeout_s: float) -> ProviderSpec:
     """The provider spec for one run, with the key unsealed (in memory only)."""
     sealed = row.key_sealed
-    key = "" if sealed is None else unseal(master_key, sealed, context(row.id)).decode()
+    key = "" if sealed is None else AI_PROVIDER_KEY.unseal(master_key, row.id, sealed).decode()
     return ProviderSpec(
         kind=row.kind,
         model=model,

@@ -4,7 +4,8 @@
 so re-sealing needs to know, per column, how that context is made. Each sealed column is listed
 here; a capability that adds one appends a ``SealedColumn`` to ``COLUMNS`` (the context must be
 the one its service seals with: the rotation test proves it by reading every value back through
-the services).
+the services). Columns bound to their row's id declare their ``RowSealer`` here, and their
+service seals with it, so the two cannot drift apart.
 
 As a safety net, ``rotate`` also looks at every ``bytea`` column in the database for values
 sealed under the old key: if one is in a column not listed here, it refuses to rotate (and says
@@ -20,9 +21,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vixpro.sealed import key_id, seal, unseal
+from vixpro.sealed import RowSealer, header, key_id, seal, unseal
 
-_VERSION = b"\x01"
+AI_PROVIDER_KEY = RowSealer("ai-provider-key:{id}")
+NOTIFICATION_CHANNEL_SECRET = RowSealer("notification-channel:{id}:secret")
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,13 @@ COLUMNS: list[SealedColumn] = [
         "ai_provider_keys",
         "key_sealed",
         ("id",),
-        lambda row: f"ai-provider-key:{row['id']}".encode(),
+        lambda row: AI_PROVIDER_KEY.context(row["id"]),
     ),
     SealedColumn(
         "notification_channels",
         "secret_sealed",
         ("id",),
-        lambda row: f"notification-channel:{row['id']}:secret".encode(),
+        lambda row: NOTIFICATION_CHANNEL_SECRET.context(row["id"]),
     ),
 ]
 
@@ -89,7 +91,7 @@ async def _existing(session: AsyncSession) -> set[tuple[str, str]]:
 async def unlisted_sealed(session: AsyncSession, master_key: bytes) -> list[str]:
     """``table.column`` of every bytea column holding values sealed under ``master_key`` but not listed."""
     listed = {(c.table, c.column) for c in COLUMNS}
-    prefix = _VERSION + key_id(master_key)
+    prefix = header(master_key)
     found = []
     for table, column in sorted(await _existing(session) - listed):
         hit = await session.scalar(

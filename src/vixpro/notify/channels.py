@@ -22,10 +22,11 @@ from vixpro.accounts.errors import Forbidden, InvalidInput, NotFound
 from vixpro.accounts.principal import Principal
 from vixpro.core.roles import Role
 from vixpro.db.models.notify import NotificationChannel
+from vixpro.db.sealed_columns import NOTIFICATION_CHANNEL_SECRET
 from vixpro.notify.base import Channel
 from vixpro.notify.events import DEFAULT_KINDS, RULE_KINDS, EventKind
 from vixpro.notify.registry import CHANNELS
-from vixpro.sealed import seal, unseal
+from vixpro.sealed import hint
 
 MAX_CHANNELS = 50
 
@@ -66,10 +67,6 @@ def view(row: NotificationChannel) -> ChannelView:
         last_sent_at=row.last_sent_at,
         created_at=row.created_at,
     )
-
-
-def _context(channel_id: uuid.UUID) -> bytes:
-    return f"notification-channel:{channel_id}:secret".encode()
 
 
 def _require_admin(principal: Principal) -> None:
@@ -126,14 +123,14 @@ def _seal(
     parsed = _parse(channel.Secret, secret, "secret")
     document = parsed.model_dump_json().encode()
     shown = str(getattr(parsed, channel.hint_field, ""))
-    return seal(master_key, document, _context(channel_id)), shown[-4:]
+    return NOTIFICATION_CHANNEL_SECRET.seal(master_key, channel_id, document), hint(shown)
 
 
 def secret_of(row: NotificationChannel, master_key: bytes) -> BaseModel | None:
     channel = CHANNELS[row.kind]
     if channel.Secret is None or row.secret_sealed is None:
         return None
-    raw = unseal(master_key, row.secret_sealed, _context(row.id))
+    raw = NOTIFICATION_CHANNEL_SECRET.unseal(master_key, row.id, row.secret_sealed)
     return channel.Secret.model_validate(json.loads(raw))
 
 
