@@ -17,21 +17,23 @@ def _spec(kind: str, model: str) -> ProviderSpec:
     return ProviderSpec(kind=kind, model=model, api_key="k", label=f"{kind} key")
 
 
+async def _record(
+    database: Database, org: OrgInfo, area: str, spec: ProviderSpec, tokens: tuple[int, int]
+) -> AIUsage:
+    """One run's usage (tokens in, tokens out), recorded in its own transaction."""
+    async with database.tenant_session(org.org_id) as session:
+        return await usage.record(
+            session, org.org_id, area=area, spec=spec, tokens_in=tokens[0], tokens_out=tokens[1]
+        )
+
+
 @pytest.fixture(scope="module")
 async def org(factory: Factory) -> OrgInfo:
     return await factory.org()
 
 
 async def test_cost_comes_from_the_seeded_price_table(database: Database, org: OrgInfo) -> None:
-    async with database.tenant_session(org.org_id) as session:
-        row = await usage.record(
-            session,
-            org.org_id,
-            area="reactive",
-            spec=_spec("openai", "gpt-4.1"),
-            tokens_in=1_000_000,
-            tokens_out=500_000,
-        )
+    row = await _record(database, org, "reactive", _spec("openai", "gpt-4.1"), (1_000_000, 500_000))
     # gpt-4.1: $2 in, $8 out per million tokens.
     assert row.cost == Decimal("6.000000")
 
@@ -39,30 +41,16 @@ async def test_cost_comes_from_the_seeded_price_table(database: Database, org: O
 async def test_a_dated_model_name_is_priced_by_its_longest_prefix(
     database: Database, org: OrgInfo
 ) -> None:
-    async with database.tenant_session(org.org_id) as session:
-        mini = await usage.record(
-            session,
-            org.org_id,
-            area="chat",
-            spec=_spec("openai", "gpt-4.1-mini-2025-04-14"),
-            tokens_in=1000,
-            tokens_out=1000,
-        )
+    mini = await _record(
+        database, org, "chat", _spec("openai", "gpt-4.1-mini-2025-04-14"), (1000, 1000)
+    )
     assert mini.cost == Decimal("0.002000")  # (0.4 + 1.6) / 1000
 
 
 async def test_an_unpriced_model_has_unknown_cost_not_zero(
     database: Database, org: OrgInfo
 ) -> None:
-    async with database.tenant_session(org.org_id) as session:
-        row = await usage.record(
-            session,
-            org.org_id,
-            area="chat",
-            spec=_spec("openai_compatible", "llama3.1"),
-            tokens_in=10,
-            tokens_out=5,
-        )
+    row = await _record(database, org, "chat", _spec("openai_compatible", "llama3.1"), (10, 5))
     assert row.cost is None
 
 
@@ -100,15 +88,7 @@ async def test_summary_totals_per_day_provider_model_and_area(
         await session.execute(
             update(AIUsage).where(AIUsage.id == old.id).values(at=AIUsage.at - timedelta(days=3))
         )
-    async with database.tenant_session(other.org_id) as session:
-        await usage.record(
-            session,
-            other.org_id,
-            area="reactive",
-            spec=_spec("anthropic", "claude-sonnet-4-5"),
-            tokens_in=999,
-            tokens_out=999,
-        )
+    await _record(database, other, "reactive", _spec("anthropic", "claude-sonnet-4-5"), (999, 999))
 
     async with database.tenant_session(org.org_id) as session:
         everything = await usage.summary(session)
