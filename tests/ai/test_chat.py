@@ -12,40 +12,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
+from tests.ai import llm_setup
+from tests.ai.llm_setup import KEY
 from tests.ai.test_llm_reactive import set_chain
-from tests.conftest import Factory, LiveServer, OrgInfo
+from tests.conftest import LiveServer, OrgInfo
 from tests.fakes.llm_openai import FakeOpenAI
-from tests.hub.agents import RunningAgent, bearer, enrol, wait_connected
+from tests.hub.agents import RunningAgent, bearer
 
-KEY = "sk-chat-test-0123456789"
-
-
-@pytest.fixture(scope="module")
-async def org_key(factory: Factory) -> tuple[OrgInfo, str]:
-    org = await factory.org("lean")
-    return org, await factory.api_key(org, "admin")
-
-
-@pytest.fixture(scope="module")
-def hostagent(live_server: LiveServer, org_key: tuple[OrgInfo, str]) -> Iterator[RunningAgent]:
-    running = enrol(live_server.url, org_key[1]).start()
-    wait_connected(live_server.url, org_key[1], running.server_id)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(api_key=KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def api(live_server: LiveServer, org_key: tuple[OrgInfo, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, headers=bearer(org_key[1]), timeout=30) as c:
-        yield c
+# The organisation, its live host agent, the API client and the OpenAI fake: tests.ai.llm_setup.
+org_key, hostagent, fake, module_fake, api = (
+    llm_setup.org_key,
+    llm_setup.hostagent,
+    llm_setup.fake,
+    llm_setup.module_fake,
+    llm_setup.api,
+)
 
 
 def _events(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:

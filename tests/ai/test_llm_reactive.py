@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Factory, LiveServer, OrgInfo
+from tests.ai import llm_setup
+from tests.ai.llm_setup import KEY
+from tests.conftest import LiveServer, OrgInfo
 from tests.fakes.llm_openai import FakeOpenAI
-from tests.hub.agents import RunningAgent, bearer, enrol, wait_connected
+from tests.hub.agents import RunningAgent, bearer
 from vixpro.accounts.plans import org_plan
 from vixpro.accounts.principal import Principal
 from vixpro.ai import areas, keys
@@ -26,8 +27,6 @@ from vixpro.core.roles import Role
 from vixpro.db.models.ai import AIUsage
 from vixpro.jobs.app import create_job_app
 from vixpro.jobs.incidents import defer_diagnoses
-
-KEY = "sk-reactive-0123456789"
 
 
 async def owner(live_server: LiveServer, org: OrgInfo) -> Principal:
@@ -80,30 +79,14 @@ def set_ai_settings(live_server: LiveServer, org: OrgInfo, **changes: Any) -> No
     live_server.call(run())
 
 
-@pytest.fixture(scope="module")
-async def org_key(factory: Factory) -> tuple[OrgInfo, str]:
-    org = await factory.org("lean")
-    return org, await factory.api_key(org, "admin")
-
-
-@pytest.fixture(scope="module")
-def hostagent(live_server: LiveServer, org_key: tuple[OrgInfo, str]) -> Iterator[RunningAgent]:
-    running = enrol(live_server.url, org_key[1]).start()
-    wait_connected(live_server.url, org_key[1], running.server_id)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(api_key=KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def api(live_server: LiveServer, org_key: tuple[OrgInfo, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, headers=bearer(org_key[1]), timeout=30) as c:
-        yield c
+# The organisation, its live host agent, the API client and the OpenAI fake: tests.ai.llm_setup.
+org_key, hostagent, fake, module_fake, api = (
+    llm_setup.org_key,
+    llm_setup.hostagent,
+    llm_setup.fake,
+    llm_setup.module_fake,
+    llm_setup.api,
+)
 
 
 @pytest.fixture(scope="module")
