@@ -1,9 +1,9 @@
 """The setup the LLM tests share: an organisation with an admin API key, a live host agent
 enrolled in it, an API client, and a scripted OpenAI fake that accepts ``KEY``.
 
-A test module takes these fixtures by naming them at module level, e.g.
-``org_key, hostagent, api, fake = llm_setup.org_key, llm_setup.hostagent, ...``; each module
-still gets its own organisation, host agent and fake (the fixtures are module-scoped).
+A test module takes these fixtures by naming them at module level:
+``org_key, hostagent, module_fake, fake, api = llm_setup.FIXTURES``; each module still gets its
+own organisation, host agent and fake (the fixtures are module-scoped).
 """
 
 from __future__ import annotations
@@ -51,3 +51,6 @@ def fake(module_fake: FakeOpenAI) -> FakeOpenAI:
 def api(live_server: LiveServer, org_key: tuple[OrgInfo, str]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server.url, headers=bearer(org_key[1]), timeout=30) as c:
         yield c
+
+
+FIXTURES = (org_key, hostagent, module_fake, fake, api)

@@ -27,14 +27,8 @@ from vixpro.ai.providers.registry import build_model
 from vixpro.ai.tooling import ToolBridge, bounded
 from vixpro.core.approvals import Area
 
-# The organisation, its live host agent, the API client and the OpenAI fake: tests.ai.llm_setup.
-org_key, hostagent, fake, module_fake, api = (
-    llm_setup.org_key,
-    llm_setup.hostagent,
-    llm_setup.fake,
-    llm_setup.module_fake,
-    llm_setup.api,
-)
+# The organisation, its live host agent, the OpenAI fake and an API client (tests.ai.llm_setup).
+org_key, hostagent, module_fake, fake, api = llm_setup.FIXTURES
 
 
 def _spec(fake: FakeOpenAI) -> ProviderSpec:

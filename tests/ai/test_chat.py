@@ -20,14 +20,8 @@ from tests.conftest import LiveServer, OrgInfo
 from tests.fakes.llm_openai import FakeOpenAI
 from tests.hub.agents import RunningAgent, bearer
 
-# The organisation, its live host agent, the API client and the OpenAI fake: tests.ai.llm_setup.
-org_key, hostagent, fake, module_fake, api = (
-    llm_setup.org_key,
-    llm_setup.hostagent,
-    llm_setup.fake,
-    llm_setup.module_fake,
-    llm_setup.api,
-)
+# The organisation, its live host agent, the OpenAI fake and an API client (tests.ai.llm_setup).
+org_key, hostagent, module_fake, fake, api = llm_setup.FIXTURES
 
 
 def _events(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:

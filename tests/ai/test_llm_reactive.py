@@ -79,14 +79,8 @@ def set_ai_settings(live_server: LiveServer, org: OrgInfo, **changes: Any) -> No
     live_server.call(run())
 
 
-# The organisation, its live host agent, the API client and the OpenAI fake: tests.ai.llm_setup.
-org_key, hostagent, fake, module_fake, api = (
-    llm_setup.org_key,
-    llm_setup.hostagent,
-    llm_setup.fake,
-    llm_setup.module_fake,
-    llm_setup.api,
-)
+# The organisation, its live host agent, the OpenAI fake and an API client (tests.ai.llm_setup).
+org_key, hostagent, module_fake, fake, api = llm_setup.FIXTURES
 
 
 @pytest.fixture(scope="module")

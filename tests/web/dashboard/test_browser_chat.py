@@ -21,14 +21,8 @@ from tests.web.dashboard.test_browser import log_in
 LIVE = 20_000
 
 
-# The organisation, its live host agent, the API client and the OpenAI fake: tests.ai.llm_setup.
-org_key, hostagent, fake, module_fake, api = (
-    llm_setup.org_key,
-    llm_setup.hostagent,
-    llm_setup.fake,
-    llm_setup.module_fake,
-    llm_setup.api,
-)
+# The organisation, its live host agent, the OpenAI fake and an API client (tests.ai.llm_setup).
+org_key, hostagent, module_fake, fake, api = llm_setup.FIXTURES
 
 
 async def test_ask_about_a_server_approve_inline_and_see_the_answer_stream_in(
