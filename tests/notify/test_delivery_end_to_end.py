@@ -328,3 +328,49 @@ async def test_a_critical_only_channel_hears_only_critical_events(
         await dispatch.dispatch(session)
     log = (await client.get("/api/v1/notification-deliveries", headers=org.headers)).json()["items"]
     assert sorted(d["title"] for d in log) == ["a critical incident", "web-1 is offline"]
+
+
+async def test_events_for_people_also_reach_the_channels_whose_rules_include_them(
+    client: httpx.AsyncClient, factory: Factory, state: AppState
+) -> None:
+    org = await new_org(factory, client)
+    await _channel(
+        client,
+        org.key,
+        {
+            "kind": "email",
+            "name": "ops list",
+            "config": {"to": ["ops@example.com"]},
+            "events": ["maintenance.announced", "ticket.reply"],
+        },
+    )
+    async with state.db.tenant_session(org.info.org_id) as session:
+        await emit(
+            session,
+            org.info.org_id,
+            EventKind.MAINTENANCE_ANNOUNCED,
+            "Maintenance Sunday",
+            data={"audience": "members"},
+        )
+        await emit(
+            session,
+            org.info.org_id,
+            EventKind.TICKET_REPLY,
+            "Support replied",
+            data={"audience": "users", "user_ids": [str(org.info.owner_id)]},
+        )
+        await emit(
+            session,
+            org.info.org_id,
+            EventKind.TICKET_REPLY,
+            "The organisation replied",
+            data={"audience": "staff"},
+        )
+        await emit(
+            session, org.info.org_id, EventKind.ACTION_ITEM_CHANGED, "not in the rules", data={}
+        )
+    async with state.db.system_session("test: dispatch") as session:
+        await dispatch.dispatch(session)
+    log = (await client.get("/api/v1/notification-deliveries", headers=org.headers)).json()["items"]
+    to_channel = sorted(d["title"] for d in log if d["channel_id"] is not None)
+    assert to_channel == ["Maintenance Sunday", "Support replied"]

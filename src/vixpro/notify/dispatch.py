@@ -12,7 +12,10 @@ Who hears about an event is its ``data["audience"]``:
 - ``"users"`` (with ``data["user_ids"]``): bell and email to exactly those users;
 - ``"staff"``: bell and email to every platform staff user.
 
-The last three happen whatever the organisation's rules say.
+The last three happen whatever the organisation's rules say. Events addressed to an
+organisation's people (``"members"``, ``"users"``) also go to its channels whose rules include
+the kind (a ticket reply or a maintenance announcement on Slack, say); the bell has rung for
+those people already, so a bell channel adds nothing. Staff events stay with the staff.
 """
 
 from __future__ import annotations
@@ -120,7 +123,11 @@ def critical(entry: OutboxEntry) -> bool:
 
 
 async def _by_rules(
-    session: AsyncSession, entry: OutboxEntry, channels: Sequence[NotificationChannel]
+    session: AsyncSession,
+    entry: OutboxEntry,
+    channels: Sequence[NotificationChannel],
+    *,
+    bell_rung: bool = False,
 ) -> tuple[list[Delivery], int]:
     deliveries: list[Delivery] = []
     rung = 0
@@ -128,6 +135,8 @@ async def _by_rules(
         if not channel.enabled or entry.kind not in (channel.events or []):
             continue
         if channel.critical_only and not critical(entry):
+            continue
+        if channel.kind == "bell" and bell_rung:
             continue
         if channel.kind == "bell":
             rung += bell.ring(session, entry, await _members(session, entry.org_id))
@@ -172,11 +181,14 @@ async def dispatch(session: AsyncSession, limit: int = BATCH) -> Dispatched:
     deliveries: list[Delivery] = []
     for entry in entries:
         people = await _people(session, entry)
+        audience = entry.data.get("audience", "rules")
         if people:
             result.rung += bell.ring(session, entry, [user_id for user_id, _ in people])
             deliveries.extend(_delivery(entry, "email", target=email) for _, email in people)
-        elif entry.data.get("audience", "rules") == "rules":
-            made, rung = await _by_rules(session, entry, channels.get(entry.org_id, []))
+        if audience in ("rules", "members", "users"):
+            made, rung = await _by_rules(
+                session, entry, channels.get(entry.org_id, []), bell_rung=bool(people)
+            )
             deliveries.extend(made)
             result.rung += rung
         entry.dispatched_at = now
