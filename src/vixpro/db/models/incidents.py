@@ -170,7 +170,6 @@ class Alert(Base):
         CheckConstraint("status IN ('firing', 'resolved')", name="status"),
         Index("ix_alerts_org_fingerprint", "org_id", "fingerprint", "last_seen_at"),
         Index("ix_alerts_incident", "incident_id"),
-        Index("ix_alerts_org_seen", "org_id", "last_seen_at"),
     )
 
 
