@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any, Generic, TypeVar
 
@@ -23,7 +24,7 @@ from vixpro.incidents.ingest import NOTIFY_CHANNEL
 E = TypeVar("E")
 
 
-class NotifyListener(Generic[E]):
+class NotifyListener(ABC, Generic[E]):
     """One LISTEN connection on ``channel`` per process, handing each notification to the
     queues subscribed under the id it names. A subclass says how a payload is read
     (``_parse``), how a queue is made (``_new_queue``) and how it takes an event (``_offer``)."""
@@ -66,15 +67,16 @@ class NotifyListener(Generic[E]):
                 )
                 await asyncio.sleep(1)
 
+    @abstractmethod
     def _parse(self, payload: str) -> tuple[uuid.UUID, E] | None:
         """The subscription id and event a payload carries; None for one to ignore."""
-        raise NotImplementedError
 
     def _new_queue(self) -> asyncio.Queue[E]:
         return asyncio.Queue()
 
+    @abstractmethod
     def _offer(self, queue: asyncio.Queue[E], event: E) -> None:
-        raise NotImplementedError
+        """Put ``event`` on a subscriber's queue, as this listener's queues take events."""
 
     async def _subscribed(self) -> None:
         """Called once a new subscriber's queue is registered, before it is handed out."""

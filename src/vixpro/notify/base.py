@@ -86,15 +86,20 @@ class NoConfig(Strict):
     pass
 
 
-class Channel(ABC):
+class Channel:
     """One kind of channel. ``Config`` is stored as JSON; ``Secret`` is sealed at rest and shown
-    only as the last four characters of ``hint_field``."""
+    only as the last four characters of ``hint_field``. The bell is a channel that is rung by
+    the dispatcher itself; every channel that leaves the platform is a ``Sender``."""
 
     kind: ClassVar[str]
     title: ClassVar[str]
     Config: ClassVar[type[BaseModel]] = NoConfig
     Secret: ClassVar[type[BaseModel] | None] = None
     hint_field: ClassVar[str] = ""
+
+
+class Sender(Channel, ABC):
+    """A channel whose deliveries are jobs that send to an outside service."""
 
     @abstractmethod
     async def send(self, message: Message, config: Any, secret: Any, context: Context) -> Sent:
@@ -148,7 +153,7 @@ async def request(
     )
 
 
-class HttpChannel(Channel):
+class HttpChannel(Sender):
     """A channel that posts JSON to a URL held in its secret (Slack, Teams, Discord)."""
 
     Secret: ClassVar[type[BaseModel] | None]

@@ -9,25 +9,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.db.models.notify import BellNotification, OutboxEntry
-from vixpro.notify.base import Channel, Context, Message, Sent
+from vixpro.notify.base import Channel
 from vixpro.notify.outbox import safe_link
 
 PAGE = 50
 
 
 class Bell(Channel):
+    """Rung by the dispatcher in its own transaction (``ring``), never by a delivery job."""
+
     kind = "bell"
     title = "In-app bell"
-
-    async def send(self, message: Message, config: Any, secret: Any, context: Context) -> Sent:
-        # Ringing is a database write made by the dispatcher itself (``ring``), never a job.
-        raise NotImplementedError("the dispatcher rings the bell")
 
 
 def ring(session: AsyncSession, entry: OutboxEntry, user_ids: Iterable[uuid.UUID]) -> int:

@@ -33,7 +33,7 @@ from vixpro.notify.base import ChannelError, Context, Message, Sent
 from vixpro.notify.bell import ring
 from vixpro.notify.events import EventKind
 from vixpro.notify.outbox import emit, safe_link
-from vixpro.notify.registry import CHANNELS
+from vixpro.notify.registry import SENDERS
 from vixpro.settings import Settings
 
 TEST_KIND = "test"
@@ -122,7 +122,7 @@ async def _send(
             if channel is None:  # a person's email
                 sent = await email_channel.send(context, delivery.target, message)
             else:
-                kind = CHANNELS[channel.kind]
+                kind = SENDERS[channel.kind]
                 secret = channels.secret_of(channel, settings.master_key_bytes())
                 sent = await kind.send(message, channels.config_of(channel), secret, context)
     except ChannelError as exc:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, field_validator
 
-from vixpro.notify.base import Channel, ChannelError, Context, Message, Sent, Strict
+from vixpro.notify.base import ChannelError, Context, Message, Sender, Sent, Strict
 from vixpro.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates" / "email"
@@ -114,7 +114,7 @@ class EmailConfig(Strict):
         return values
 
 
-class Email(Channel):
+class Email(Sender):
     kind = "email"
     title = "Email"
     Config: ClassVar[type[BaseModel]] = EmailConfig

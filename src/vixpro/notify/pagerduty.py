@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from vixpro.notify.base import Channel, Context, Message, Sent, Strict, request
+from vixpro.notify.base import Context, Message, Sender, Sent, Strict, request
 
 
 class PagerDutySecret(Strict):
@@ -56,7 +56,7 @@ def event(message: Message, routing_key: str) -> dict[str, Any]:
     return body
 
 
-class PagerDuty(Channel):
+class PagerDuty(Sender):
     kind = "pagerduty"
     title = "PagerDuty"
     Config: ClassVar[type[BaseModel]] = PagerDutyConfig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vixpro.notify.base import Channel
+from vixpro.notify.base import Channel, Sender
 from vixpro.notify.bell import Bell
 from vixpro.notify.discord import Discord
 from vixpro.notify.email import Email
@@ -16,3 +16,6 @@ CHANNELS: dict[str, Channel] = {
     c.kind: c
     for c in (Bell(), Email(), Slack(), PagerDuty(), Twilio(), Teams(), Discord(), Webhook())
 }
+
+# The channels whose deliveries are jobs sending to an outside service (all but the bell).
+SENDERS: dict[str, Sender] = {k: c for k, c in CHANNELS.items() if isinstance(c, Sender)}

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator
 
-from vixpro.notify.base import Channel, ChannelError, Context, Message, Sent, Strict, request
+from vixpro.notify.base import ChannelError, Context, Message, Sender, Sent, Strict, request
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 SMS_CHARS = 320  # two segments: an SMS should say what happened and where to look, no more
@@ -47,7 +47,7 @@ def text(message: Message) -> str:
     return words if len(words) <= SMS_CHARS else f"VixPro: {message.title[:200]} - {message.url}"
 
 
-class Twilio(Channel):
+class Twilio(Sender):
     kind = "twilio"
     title = "SMS (Twilio)"
     Config: ClassVar[type[BaseModel]] = TwilioConfig

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from vixpro.notify.base import Channel, Context, Message, Sent, Strict, request
+from vixpro.notify.base import Context, Message, Sender, Sent, Strict, request
 
 SIGNATURE_HEADER = "X-VixPro-Signature"
 TIMESTAMP_HEADER = "X-VixPro-Timestamp"
@@ -43,7 +43,7 @@ def document(message: Message) -> dict[str, Any]:
     }
 
 
-class Webhook(Channel):
+class Webhook(Sender):
     kind = "webhook"
     title = "Webhook"
     Secret: ClassVar[type[BaseModel] | None] = WebhookSecret
