@@ -14,7 +14,7 @@ import pytest
 from tests.fakes.notify_services import FakeServices
 from vixpro.notify import pagerduty, twilio, webhook
 from vixpro.notify.base import ChannelError, Context, Message
-from vixpro.notify.registry import CHANNELS
+from vixpro.notify.registry import SENDERS
 from vixpro.settings import Settings
 
 INCIDENT = uuid.uuid4()
@@ -45,20 +45,20 @@ async def context(settings: Settings) -> AsyncIterator[Context]:
 
 
 def _secret(kind: str, **values: object) -> object:
-    model = CHANNELS[kind].Secret
+    model = SENDERS[kind].Secret
     assert model is not None
     return model.model_validate(values)
 
 
 def _config(kind: str, **values: object) -> object:
-    return CHANNELS[kind].Config.model_validate(values)
+    return SENDERS[kind].Config.model_validate(values)
 
 
 async def test_slack_gets_a_block_kit_message_with_a_link_back(
     services: FakeServices, context: Context
 ) -> None:
     url = services.slack_url()
-    sent = await CHANNELS["slack"].send(
+    sent = await SENDERS["slack"].send(
         _message(), _config("slack"), _secret("slack", webhook_url=url), context
     )
     assert (sent.status, sent.response) == (200, "ok")
@@ -76,7 +76,7 @@ async def test_a_deleted_slack_webhook_is_a_permanent_failure(
 ) -> None:
     gone = f"{services.url}/slack/services/T0/B0/deleted"
     with pytest.raises(ChannelError) as caught:
-        await CHANNELS["slack"].send(
+        await SENDERS["slack"].send(
             _message(), _config("slack"), _secret("slack", webhook_url=gone), context
         )
     assert caught.value.permanent and caught.value.status == 404
@@ -91,11 +91,11 @@ async def test_a_server_error_or_a_hang_is_worth_retrying(
     secret = _secret("slack", webhook_url=url)
     services.fail("/slack/", 503)
     with pytest.raises(ChannelError) as caught:
-        await CHANNELS["slack"].send(_message(), _config("slack"), secret, context)
+        await SENDERS["slack"].send(_message(), _config("slack"), secret, context)
     assert not caught.value.permanent and caught.value.status == 503
     services.hang("/slack/")
     with pytest.raises(ChannelError) as hung:
-        await CHANNELS["slack"].send(_message(), _config("slack"), secret, context)
+        await SENDERS["slack"].send(_message(), _config("slack"), secret, context)
     assert not hung.value.permanent and "did not answer in time" in str(hung.value)
 
 
@@ -107,7 +107,7 @@ async def test_pagerduty_triggers_acknowledges_and_resolves_one_dedup_key(
     secret = _secret("pagerduty", routing_key=key)
     before = len(services.of("pagerduty"))
     for kind in ("incident.opened", "incident.acknowledged", "incident.resolved"):
-        sent = await CHANNELS["pagerduty"].send(_message(kind), config, secret, context)
+        sent = await SENDERS["pagerduty"].send(_message(kind), config, secret, context)
         assert sent.status == 202 and f"vixpro-{INCIDENT}" in sent.response
     trigger, ack, resolve = [r.json for r in services.of("pagerduty")[before:]]
     assert trigger["event_action"] == "trigger" and trigger["routing_key"] == key
@@ -128,7 +128,7 @@ async def test_pagerduty_refuses_an_unknown_routing_key_for_good(
 ) -> None:
     config = _config("pagerduty", events_url=f"{services.url}/pagerduty/v2/enqueue")
     with pytest.raises(ChannelError) as caught:
-        await CHANNELS["pagerduty"].send(
+        await SENDERS["pagerduty"].send(
             _message(), config, _secret("pagerduty", routing_key="x" * 32), context
         )
     assert caught.value.permanent and caught.value.status == 400
@@ -154,7 +154,7 @@ async def test_twilio_sends_one_sms_per_number_with_basic_auth(
         api_url=f"{services.url}/twilio",
     )
     before = len(services.of("twilio"))
-    sent = await CHANNELS["twilio"].send(
+    sent = await SENDERS["twilio"].send(
         _message(), config, _secret("twilio", auth_token=token), context
     )
     assert sent.status == 201
@@ -182,7 +182,7 @@ async def test_twilio_with_a_wrong_token_is_a_permanent_failure(
         api_url=f"{services.url}/twilio",
     )
     with pytest.raises(ChannelError) as caught:
-        await CHANNELS["twilio"].send(
+        await SENDERS["twilio"].send(
             _message(), config, _secret("twilio", auth_token="w" * 32), context
         )
     assert (
@@ -203,7 +203,7 @@ def test_twilio_refuses_numbers_that_are_not_e164() -> None:
 
 async def test_teams_gets_an_adaptive_card(services: FakeServices, context: Context) -> None:
     url = f"{services.url}/teams/workflows/{uuid.uuid4().hex}"
-    sent = await CHANNELS["teams"].send(
+    sent = await SENDERS["teams"].send(
         _message(), _config("teams"), _secret("teams", webhook_url=url), context
     )
     assert sent.status == 202
@@ -222,7 +222,7 @@ async def test_discord_gets_an_embed_that_mentions_nobody(
     services: FakeServices, context: Context
 ) -> None:
     url = f"{services.url}/discord/api/webhooks/123/{uuid.uuid4().hex}"
-    sent = await CHANNELS["discord"].send(
+    sent = await SENDERS["discord"].send(
         _message(), _config("discord"), _secret("discord", webhook_url=url), context
     )
     assert sent.status == 204
@@ -237,7 +237,7 @@ async def test_the_generic_webhook_is_signed_over_timestamp_and_body(
 ) -> None:
     url = f"{services.url}/hook/receiver"
     secret = _secret("webhook", url=url, signing_secret="s3cret-s3cret-s3cret")
-    sent = await CHANNELS["webhook"].send(_message(), _config("webhook"), secret, context)
+    sent = await SENDERS["webhook"].send(_message(), _config("webhook"), secret, context)
     assert (sent.status, sent.response) == (200, "received")
     request = services.of("hook")[-1]
     timestamp = request.headers["x-vixpro-timestamp"]
@@ -265,7 +265,7 @@ async def test_a_target_that_answers_garbage_is_a_failure_worth_retrying(context
     try:
         secret = _secret("webhook", url=f"http://127.0.0.1:{port}/x", signing_secret="g" * 16)
         with pytest.raises(ChannelError) as caught:
-            await CHANNELS["webhook"].send(_message(), _config("webhook"), secret, context)
+            await SENDERS["webhook"].send(_message(), _config("webhook"), secret, context)
     finally:
         server.close()
         await server.wait_closed()
