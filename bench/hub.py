@@ -10,12 +10,13 @@ Targets (issue 3, 2 cores): p50 < 5 ms, p99 < 20 ms, >= 1,000 calls/s.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
 import os
 import sys
 import time
 from pathlib import Path
+
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,7 +52,7 @@ def main() -> None:
                 time.sleep(0.2)
             paths = [f"/api/v1/servers/{sid}/tools/{TOOL}/run" for sid in ids]
             body = b'{"params": {}}'
-            asyncio.run(
+            uvloop.run(
                 run(
                     "127.0.0.1",
                     port,
@@ -64,7 +65,7 @@ def main() -> None:
                 )
             )
             cpu_before = process_cpu_seconds(platform.process.pid)
-            result = asyncio.run(
+            result = uvloop.run(
                 run(
                     "127.0.0.1",
                     port,

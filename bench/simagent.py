@@ -9,6 +9,7 @@ import json
 import time
 from typing import Any
 
+import uvloop
 import websockets
 from vixpro_agent.protocol import messages as m
 from vixpro_agent.protocol import signing
@@ -52,18 +53,17 @@ async def run_agent(
                 await asyncio.sleep(heartbeat_s)
                 await ws.send(json.dumps(m.message(m.PING, at=time.time())))
 
+        async def closer() -> None:
+            await stop.wait()
+            await ws.close()
+
         beat = asyncio.create_task(heartbeat())
-        stopper = asyncio.create_task(stop.wait())
+        stopper = asyncio.create_task(closer())
         try:
-            while not stop.is_set():
-                receiver = asyncio.create_task(ws.recv())
-                done, _ = await asyncio.wait(
-                    {receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if receiver not in done:
-                    receiver.cancel()
-                    break
-                message: dict[str, Any] = json.loads(receiver.result())
+            # One loop over the connection's messages (no task per message): the host agents
+            # share the machine with the platform being measured, so they should cost little.
+            async for raw in ws:
+                message: dict[str, Any] = json.loads(raw)
                 if message.get("type") == m.TOOL_CALL:
                     await ws.send(
                         json.dumps(
@@ -79,6 +79,8 @@ async def run_agent(
                             )
                         )
                     )
+        except websockets.ConnectionClosed:
+            pass
         finally:
             beat.cancel()
             stopper.cancel()
@@ -109,4 +111,4 @@ def hold_in_process(args: tuple[str, list[str], bytes, float, float]) -> None:
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    asyncio.run(hold(*args))
+    uvloop.run(hold(*args))

@@ -29,6 +29,14 @@ _SERVERS = SharedStatement(
     "JOIN servers AS s ON true ORDER BY s.id"
 )
 
+_AUDIT = SharedStatement(
+    "WITH r AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, target text)), "
+    "ins AS (INSERT INTO audit_events (id, org_id, actor_type, actor_label, action, target_id) "
+    "SELECT gen_random_uuid(), current_setting('app.org_id')::uuid, 'system', 'test', "
+    "'test.shared', r.target "
+    "FROM r) SELECT r.n FROM r"
+)
+
 
 def add_server(urls: DatabaseUrls, org_id: uuid.UUID) -> uuid.UUID:
     """A registered server whose host agent never connects (calls to it fail as offline)."""
@@ -50,6 +58,29 @@ async def test_one_failing_statement_fails_only_its_caller(database: Database, f
     )
     assert answers[0] == [(10,)] and answers[2] == [(5,)] and answers[3] == [(2,)]
     assert isinstance(answers[1], psycopg.errors.DivisionByZero)
+
+
+async def test_a_shared_transaction_is_all_or_nothing(
+    database: Database, factory: Factory, db_urls: DatabaseUrls
+) -> None:
+    # The write and the failing statement share one transaction; the write must not survive
+    # it (else its retry, alone, would store it twice).
+    org = await factory.org()
+    target = uuid.uuid4().hex
+    answers: list[object] = list(
+        await asyncio.gather(
+            database.tenant_statement(org.org_id, _AUDIT, {"target": target}),
+            database.tenant_statement(org.org_id, _INVERSE, {"x": 0}),
+            return_exceptions=True,
+        )
+    )
+    wrote, failed = answers
+    assert wrote == [()] and isinstance(failed, psycopg.errors.DivisionByZero)
+    with psycopg.connect(owner_dsn(db_urls)) as conn:
+        stored = conn.execute(
+            "SELECT org_id FROM audit_events WHERE target_id = %s", (target,)
+        ).fetchall()
+    assert stored == [(org.org_id,)]
 
 
 async def test_shared_transactions_keep_each_organisation_to_its_rows(

@@ -10,9 +10,10 @@ from fastapi.staticfiles import StaticFiles
 from vixpro import __version__
 from vixpro.web import health, hostagent, problems
 from vixpro.web.api import router as api_router
-from vixpro.web.api import webhooks
+from vixpro.web.api import tools, webhooks
 from vixpro.web.dashboard import router as dashboard_router
 from vixpro.web.dashboard.templating import make_templates
+from vixpro.web.fastpath import FastPath
 from vixpro.web.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from vixpro.web.state import AppState
 
@@ -39,6 +40,9 @@ def create_app(state: AppState) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, limit=state.settings.max_body_bytes)
     app.add_middleware(webhooks.WebhookShortcut, state=state, limit=state.settings.max_body_bytes)
+    app.add_middleware(
+        FastPath, state=state, routes=[tools.RUN_FAST], limit=state.settings.max_body_bytes
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(hostagent.HostAgentSocketShortcut)
     return app

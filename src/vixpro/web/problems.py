@@ -66,6 +66,21 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") or request.method == "POST"
 
 
+def problem_body(
+    status: int, detail: str, instance: str, type_: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The RFC 9457 members of one API error."""
+    body: dict[str, Any] = {
+        "type": f"https://vixpro.dev/problems/{type_}" if type_ else "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    body.update(extra)
+    return body
+
+
 def problem(
     request: Request,
     status: int,
@@ -84,15 +99,61 @@ def problem(
             headers=headers,
         )
         return page
-    body: dict[str, Any] = {
-        "type": f"https://vixpro.dev/problems/{type_}" if type_ else "about:blank",
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    body.update(extra)
+    body = problem_body(status, detail, request.url.path, type_, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    ApiError,
+    InvalidInput,
+    NotFound,
+    Forbidden,
+    Conflict,
+    LimitExceeded,
+    Throttled,
+)
+
+
+def as_api_error(exc: Exception) -> ApiError | None:
+    """The HTTP form of an error the services raise on purpose; None for anything else (a bug)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, InvalidInput):
+        return ApiError(
+            422,
+            f"{exc.field}: {exc.message}",
+            type_="validation",
+            errors=[{"field": exc.field, "location": "body", "message": exc.message}],
+        )
+    if isinstance(exc, NotFound):
+        return ApiError(404, str(exc), type_="not-found")
+    if isinstance(exc, Forbidden):
+        return ApiError(403, str(exc), type_="forbidden")
+    if isinstance(exc, Conflict):
+        return ApiError(409, str(exc), type_="conflict")
+    if isinstance(exc, LimitExceeded):
+        return ApiError(
+            403,
+            str(exc),
+            type_="plan-limit",
+            limit=exc.limit.label,
+            plan=exc.plan.code,
+            usage=exc.usage,
+            maximum=exc.maximum,
+        )
+    if isinstance(exc, Throttled):
+        return ApiError(
+            429, str(exc), type_="throttled", headers={"Retry-After": str(exc.retry_after)}
+        )
+    return None
+
+
+def log_unexpected(method: str, path: str, exc: BaseException) -> None:
+    # The traceback goes to the log (which never holds request bodies), not the response.
+    log.error("unhandled error on %s %s: %s", method, path, type(exc).__name__, exc_info=exc)
+
+
+UNEXPECTED = "something went wrong on our side; it has been logged"
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -101,11 +162,17 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> Response:
+    async def _domain(request: Request, exc: Exception) -> Response:
+        err = as_api_error(exc)
+        if err is None:  # not reached: registered for DOMAIN_ERRORS only
+            log_unexpected(request.method, request.url.path, exc)
+            return problem(request, 500, UNEXPECTED)
         return problem(
-            request, exc.status, exc.detail, type_=exc.type, headers=exc.headers, **exc.extra
+            request, err.status, err.detail, type_=err.type, headers=err.headers, **err.extra
         )
+
+    for cls in DOMAIN_ERRORS:
+        app.add_exception_handler(cls, _domain)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -114,7 +181,8 @@ def install(app: FastAPI) -> None:
             loc = tuple(err.get("loc", ()))
             message = str(err.get("msg", "is invalid"))
             if err.get("type") == "json_invalid":
-                message = "request body is not valid JSON"
+                # The location ends with the character position; the field is the body.
+                loc, message = ("body",), "request body is not valid JSON"
             errors.append(
                 {
                     "field": _field_name(loc),
@@ -125,47 +193,6 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
         return problem(request, 422, detail, type_="validation", errors=errors)
 
-    @app.exception_handler(InvalidInput)
-    async def _invalid(request: Request, exc: InvalidInput) -> Response:
-        return problem(
-            request,
-            422,
-            f"{exc.field}: {exc.message}",
-            type_="validation",
-            errors=[{"field": exc.field, "location": "body", "message": exc.message}],
-        )
-
-    @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> Response:
-        return problem(request, 404, str(exc), type_="not-found")
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return problem(request, 403, str(exc), type_="forbidden")
-
-    @app.exception_handler(Conflict)
-    async def _conflict(request: Request, exc: Conflict) -> Response:
-        return problem(request, 409, str(exc), type_="conflict")
-
-    @app.exception_handler(LimitExceeded)
-    async def _limit(request: Request, exc: LimitExceeded) -> Response:
-        return problem(
-            request,
-            403,
-            str(exc),
-            type_="plan-limit",
-            limit=exc.limit.label,
-            plan=exc.plan.code,
-            usage=exc.usage,
-            maximum=exc.maximum,
-        )
-
-    @app.exception_handler(Throttled)
-    async def _throttled(request: Request, exc: Throttled) -> Response:
-        return problem(
-            request, 429, str(exc), type_="throttled", headers={"Retry-After": str(exc.retry_after)}
-        )
-
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
@@ -175,12 +202,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        # The traceback goes to the log (which never holds request bodies), not the response.
-        log.error(
-            "unhandled error on %s %s: %s",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-            exc_info=exc,
-        )
-        return problem(request, 500, "something went wrong on our side; it has been logged")
+        log_unexpected(request.method, request.url.path, exc)
+        return problem(request, 500, UNEXPECTED)
