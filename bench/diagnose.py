@@ -25,6 +25,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import BenchPlatform, bench_platform, connected_count
+from bench.hub import process_cpu_seconds
 from bench.simagent import hold_in_process
 from vixpro.accounts import plans
 from vixpro.accounts.plans import org_plan
@@ -61,6 +63,7 @@ class InstantModel(ThreadingHTTPServer):
     citing it. Records the time spent answering, per server named in the prompt."""
 
     daemon_threads = True
+    request_queue_size = 128  # a burst's requests all connect at once, as to a real provider
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -179,6 +182,34 @@ def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[byte
     )
 
 
+def sample_worker(worker: subprocess.Popen[bytes]) -> subprocess.Popen[bytes] | None:
+    """VIXPRO_BENCH_WORKER_SAMPLES=path samples the first worker's stacks during the burst with
+    py-spy (collapsed stacks, one line per stack with its sample count; CPU only, idle left
+    out), which unlike cProfile sees through SQLAlchemy's greenlets."""
+    path = os.environ.get("VIXPRO_BENCH_WORKER_SAMPLES")
+    if not path:
+        return None
+    sampler = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(worker.pid),
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--output",
+            path,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches before the alerts are sent
+    return sampler
+
+
 def alert_body(server_name: str) -> dict[str, Any]:
     return {
         "version": "4",
@@ -282,6 +313,28 @@ def job_breakdown(dsn: str, incident_ids: list[str]) -> str:
     )
 
 
+class CpuMeter:
+    """CPU time (user + system) the worker processes and the web process use from now on: a
+    steadier measure than wall-clock time on a shared machine."""
+
+    def __init__(
+        self, workers: list[subprocess.Popen[bytes]], web: subprocess.Popen[bytes]
+    ) -> None:
+        self.workers = [w.pid for w in workers]
+        self.web = web.pid
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        return sum(process_cpu_seconds(p) for p in self.workers), process_cpu_seconds(self.web)
+
+    def per(self, diagnoses: int) -> str:
+        worker, web = self._now()
+        return (
+            f"CPU per diagnosis: worker {(worker - self.start[0]) * 1000 / diagnoses:.0f} ms, "
+            f"web {(web - self.start[1]) * 1000 / diagnoses:.0f} ms"
+        )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -356,17 +409,25 @@ def main() -> None:
 
             model.model_time.clear()
             done: list[str] = []
+            cpu = CpuMeter(workers, platform.process)
             for name in names[: args.sequential]:
                 ids = asyncio.run(send_alerts(webhook, [name]))
                 wait_done(dsn, ids)
                 done.extend(ids)
             report("one at a time", *measure(dsn, done, model))
+            print(f"  {cpu.per(len(done))}", flush=True)
             resolve_all(platform.url, headers)
 
             model.model_time.clear()
+            cpu = CpuMeter(workers, platform.process)
+            sampler = sample_worker(workers[0])
             ids = asyncio.run(send_alerts(webhook, names[: args.burst]))
             wait_done(dsn, ids)
+            if sampler is not None:
+                sampler.send_signal(signal.SIGINT)
+                sampler.wait(30)
             report(f"{args.burst} together", *measure(dsn, ids, model))
+            print(f"  {cpu.per(len(ids))}", flush=True)
             print(f"  {job_breakdown(dsn, ids)}", flush=True)
         finally:
             holder.terminate()

@@ -178,13 +178,16 @@ def test_an_alert_is_diagnosed_by_the_llm_through_a_live_host_agent(
     org = org_key[0]
     fake.reset()
     set_chain(live_server, org, "reactive", [(fake, KEY)])
-    fake.tool_call("load_uptime", {}, tokens_in=120, tokens_out=30)
+    fake.tool_call("memory_swap", {}, tokens_in=120, tokens_out=30)
     fake.final(
         {
             "summary": "Load is normal; the alert looks transient.",
             "root_cause": "A short burst of CPU work.",
             "confidence": 0.82,
-            "evidence": [{"ref": "E1", "finding": "load averages are low"}],
+            "evidence": [
+                {"ref": "E1", "finding": "load averages are low"},
+                {"ref": "E2", "finding": "memory is not short"},
+            ],
             "recommended_actions": [],
             "escalate": False,
         }
@@ -204,22 +207,86 @@ def test_an_alert_is_diagnosed_by_the_llm_through_a_live_host_agent(
     assert diagnosis["engine"] == "llm:fake 0"
     assert report["provider"] == "fake 0" and report["model"] == "gpt-4.1-mini"
     assert report["escalate"] is False and report["confidence"] == 0.82
-    [evidence] = report["evidence"]
-    execution = api.get(f"/api/v1/executions/{evidence['execution_id']}").json()
-    assert execution["tool"] == "load_uptime" and execution["status"] == "succeeded"
-    assert execution["incident_id"] == incident_id and execution["area"] == "reactive"
+    # E1 is the CPU runbook's first look, run before the model's first turn; E2 the model's.
+    initial, chosen = report["evidence"]
+    assert (initial["tool"], chosen["tool"]) == ("load_uptime", "memory_swap")
+    for evidence in (initial, chosen):
+        execution = api.get(f"/api/v1/executions/{evidence['execution_id']}").json()
+        assert execution["tool"] == evidence["tool"] and execution["status"] == "succeeded"
+        assert execution["incident_id"] == incident_id and execution["area"] == "reactive"
     timeline = found["timeline"]
     kinds = [e["kind"] for e in timeline]
     assert "diagnosis_started" in kinds and kinds[-1] == "diagnosis"
-    [tool_entry] = [e for e in timeline if e["kind"] == "tool"]
-    assert tool_entry["data"]["execution_id"] == evidence["execution_id"]
-    # What the model was given: the incident and the server's tools.
+    tool_entries = [e for e in timeline if e["kind"] == "tool"]
+    assert [e["data"]["execution_id"] for e in tool_entries] == [
+        initial["execution_id"],
+        chosen["execution_id"],
+    ]
+    # What the model was given: the incident, the server's tools, and already the first
+    # tool's result, which it never asked for.
     first = fake.requests[0].body
     assert first["model"] == "gpt-4.1-mini"
-    assert "HostHighCpuLoad" in str(first["messages"])
+    prompt = str(first["messages"])
+    assert "HostHighCpuLoad" in prompt
+    assert "ref: E1" in prompt and "tool: load_uptime" in prompt and "load_per_cpu" in prompt
     assert "load_uptime" in {t["function"]["name"] for t in first["tools"]}
 
     assert usage_of(live_server, org, incident_id) == [(131, 37, "reactive")]
+
+
+def first_request_without_initial_evidence(
+    live_server: LiveServer,
+    org: OrgInfo,
+    fake: FakeOpenAI,
+    api: httpx.Client,
+    webhook: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Diagnose a CPU alert whose runbook's first tool (load_uptime) may not run on its own;
+    (the model's first request, the incident's detail)."""
+    set_chain(live_server, org, "reactive", [(fake, KEY)])
+    fake.tool_call("memory_swap", {})
+    fake.final(
+        {
+            "summary": "Memory is fine; nothing else was checked.",
+            "confidence": 0.3,
+            "evidence": [{"ref": "E1", "finding": "memory is not short"}],
+            "escalate": True,
+            "escalation_reason": "the CPU could not be looked at",
+        }
+    )
+    incident_id = alert(api, webhook, "HostHighCpuLoad", "CPU load is high")
+    run_diagnosis(live_server, org, incident_id)
+    return fake.requests[0].body, detail(api, incident_id)
+
+
+@pytest.mark.parametrize(
+    "permission",
+    [{"enabled": False}, {"enabled": True, "approval_required": True}],
+    ids=["disabled", "approval required"],
+)
+def test_a_first_tool_that_cannot_run_on_its_own_is_left_to_the_model(
+    live_server: LiveServer,
+    org_key: tuple[OrgInfo, str],
+    hostagent: RunningAgent,
+    fake: FakeOpenAI,
+    api: httpx.Client,
+    webhook: str,
+    permission: dict[str, bool],
+) -> None:
+    changed = api.patch("/api/v1/tools/load_uptime", json=permission)
+    assert changed.status_code == 200, changed.text
+    try:
+        first, found = first_request_without_initial_evidence(
+            live_server, org_key[0], fake, api, webhook
+        )
+    finally:
+        api.patch("/api/v1/tools/load_uptime", json={"enabled": True, "approval_required": False})
+
+    assert "Already checked" not in str(first["messages"])
+    tools = [e["data"]["tool"] for e in found["timeline"] if e["kind"] == "tool"]
+    assert tools == ["memory_swap"]  # only what the model asked for
+    [evidence] = found["diagnosis"]["report"]["evidence"]
+    assert evidence["tool"] == "memory_swap"
 
 
 def test_failing_providers_hand_over_to_the_runbook_engine_on_the_timeline(

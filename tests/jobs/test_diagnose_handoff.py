@@ -15,6 +15,7 @@ from vixpro.core.incidents import AiState
 from vixpro.incidents import handoff, service
 from vixpro.incidents.ingest import Submission
 from vixpro.jobs.app import create_job_app
+from vixpro.jobs.incidents import DIAGNOSE_PRIORITY, defer_diagnoses
 from vixpro.web.state import AppState
 
 
@@ -113,3 +114,36 @@ async def test_the_sweep_starts_queued_incidents_nobody_deferred(
     async with state.db.tenant_session(org.org_id) as session:
         states = [(await service.get_incident(session, i)).ai_state for i in ids]
     assert states == ["done", "done"]
+
+
+async def test_a_waiting_diagnosis_is_fetched_before_jobs_queued_earlier(
+    state: AppState, factory: Factory, database
+) -> None:
+    org = await factory.org("lean")
+    [incident_id] = await _incidents(state, org.org_id, 1)  # state.jobs is None: not deferred
+    app = create_job_app(database, purge_cron="0 0 1 1 *")
+    async with app.open_async():
+        # Another job waiting first, in the same queue so that only priority separates them.
+        await app.configure_task("tests.other_work", queue="reactive").defer_async()
+        assert await defer_diagnoses(app, org.org_id, [incident_id]) == 1
+        async with state.db.system_session("test") as session:
+            rows = (
+                await session.execute(
+                    text(
+                        "SELECT task_name, priority FROM procrastinate_jobs "
+                        "WHERE status = 'todo' AND queue_name = 'reactive' "
+                        "ORDER BY priority DESC, id"
+                    )
+                )
+            ).all()
+            await session.execute(
+                text(
+                    "DELETE FROM procrastinate_jobs WHERE task_name = 'tests.other_work' "
+                    "OR args->>'incident_id' = :id"
+                ),
+                {"id": str(incident_id)},
+            )
+    # The order procrastinate fetches in (priority first, then age).
+    order = [name for name, _priority in rows]
+    assert order[0] == "vixpro.diagnose_incident" and order.index("tests.other_work") > 0
+    assert rows[0][1] == DIAGNOSE_PRIORITY > rows[order.index("tests.other_work")][1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from vixpro.ai.runbooks import IncidentContext
 
 DIAGNOSIS = """\
@@ -30,8 +32,11 @@ and say whether the problem is gone (held) or not, in one sentence.
 """
 
 
-def incident_prompt(context: IncidentContext, server_name: str, tools: list[str]) -> str:
-    """The incident as the model reads it."""
+def incident_prompt(
+    context: IncidentContext, server_name: str, tools: list[str], evidence: Sequence[str] = ()
+) -> str:
+    """The incident as the model reads it; ``evidence``: tool results gathered before the
+    model's first turn (each as the model reads any tool result, with its ref)."""
     lines = [
         f"Server: {server_name}",
         f"Alert: {context.title}",
@@ -43,4 +48,10 @@ def incident_prompt(context: IncidentContext, server_name: str, tools: list[str]
         if values:
             lines.append(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items())))
     lines.append("Tools you may run: " + (", ".join(tools) if tools else "none"))
+    if evidence:
+        lines.append(
+            "Already checked when the diagnosis started (the first check for this kind of "
+            "alert; cite its ref like any tool result):"
+        )
+        lines.extend(evidence)
     return "\n".join(lines)

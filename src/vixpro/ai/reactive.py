@@ -4,7 +4,8 @@ The organisation's ``reactive`` provider chain is tried in order (an LLM through
 loop); a provider that fails (5xx, 429, timeout, refused connection, bad key) hands over to
 the next, and when none is left — or none is configured — the offline runbook engine does the
 work, so every AI-eligible incident gets a diagnosis. Each switch is written on the timeline
-with its reason. Each step is stamped on the incident (``diagnosis_started_at``,
+with its reason. Before the model's first turn, the first tool of the incident's runbook runs
+(:func:`initial_evidence`), and its result is in the model's first prompt. Each step is stamped on the incident (``diagnosis_started_at``,
 ``first_tool_at``, ``diagnosis_completed_at``) and each tool call goes on its timeline as it
 happens. Where the plan and the organisation allow it, recommended fixes then run
 (:mod:`vixpro.ai.remediation`).
@@ -27,15 +28,17 @@ from vixpro.ai import agent, areas, prompts, remediation, usage
 from vixpro.ai import settings as settings_service
 from vixpro.ai.agent import DIAGNOSIS_TIME_LIMIT_S, AgentOutcome
 from vixpro.ai.failover import run_with_failover
+from vixpro.ai.pacing import UNPACED, Pace, PacedModel
 from vixpro.ai.providers.base import ProviderSpec
 from vixpro.ai.providers.registry import build_model
 from vixpro.ai.report import DiagnosisReport
 from vixpro.ai.runbooks import IncidentContext, diagnose
 from vixpro.ai.runbooks.base import ToolOutcome, ToolPort
 from vixpro.ai.runbooks.categories import categorise
+from vixpro.ai.runbooks.engine import first_call
 from vixpro.ai.runbooks.platform_port import PlatformToolPort
 from vixpro.ai.settings import AiSettingsView
-from vixpro.ai.tooling import ToolBridge, ToolEvent
+from vixpro.ai.tooling import EventSink, Ran, ToolBridge, ToolEvent
 from vixpro.core.approvals import Area
 from vixpro.db.models import Alert, Diagnosis, Incident, IncidentEvent, Manifest, Server
 from vixpro.db.sessions import Database
@@ -246,18 +249,64 @@ class Investigation:
     views: list[ToolView]  # the organisation's tool permissions, read when the run started
 
 
+async def initial_evidence(
+    work: Investigation, sink: EventSink, pace: Pace
+) -> tuple[Ran, str] | None:
+    """Run the first tool of the incident's runbook before the model's first turn, as an SRE
+    looks before asking: the execution and what the model is told of it. Only a read tool the
+    organisation has enabled without approval; otherwise None, and the model starts without.
+    The diagnosis's start ends when the tool is sent."""
+    reads = frozenset(v.name for v in work.views if v.risk == "read")
+    call = await first_call(work.context, reads)
+    if call is None:
+        return None
+    tool, params = call
+    view = next((v for v in work.views if v.name == tool), None)
+    if view is None or not view.enabled or view.approval_required or view.risk != "read":
+        return None
+
+    async def on_event(event: ToolEvent) -> None:
+        if event.kind == "tool_started":
+            pace.started()
+        else:  # the start is over: its timeline entry waits for the others' starts
+            await pace.turn()
+        await sink(event)
+
+    bridge = ToolBridge(
+        work.runner,
+        work.manifest,
+        work.org_id,
+        work.server_id,
+        [view],
+        Requester(
+            actor=Actor(SYSTEM.type, None, "AI agent"),
+            area=Area.REACTIVE,
+            incident_id=work.incident_id,
+        ),
+        budget=1,
+        on_event=on_event,
+    )
+    ran, told = await bridge.execute(tool, params)
+    return (ran, told) if ran is not None else None
+
+
 async def _with_llm(
     work: Investigation,
     chain: Sequence[ProviderSpec],
     *,
     approval_wait_s: float | None,
     deadline: float,
+    pace: Pace,
 ) -> tuple[AgentOutcome, ProviderSpec] | None:
     """The agent loop down the provider chain; None when every provider failed."""
     sink = TimelineSink(work.db, work.org_id, work.incident_id)
     loop = asyncio.get_running_loop()
+    first = await initial_evidence(work, sink, pace)
+    evidence = [first[0]] if first else []
+    told = [first[1]] if first else []
 
     async def attempt(model: Model, spec: ProviderSpec) -> AgentOutcome:
+        await pace.turn()
         sink.actor = f"AI agent ({spec.name})"
         bridge = ToolBridge(
             work.runner,
@@ -273,10 +322,11 @@ async def _with_llm(
             budget=work.settings.tool_call_budget,
             approval_wait_s=approval_wait_s,
             on_event=sink,
+            evidence=evidence,
         )
-        prompt = prompts.incident_prompt(work.context, work.server_name, bridge.names)
+        prompt = prompts.incident_prompt(work.context, work.server_name, bridge.names, told)
         return await agent.diagnose(
-            model,
+            PacedModel(model, pace),
             bridge,
             prompt,
             provider=spec.name,
@@ -322,11 +372,13 @@ async def diagnose_incident(
     chain: Sequence[ProviderSpec] | None = None,
     approval_wait_s: float | None = None,
     time_limit_s: float = DIAGNOSIS_TIME_LIMIT_S,
+    pace: Pace = UNPACED,
 ) -> DiagnosisReport:
     """Diagnose one incident (the ``reactive`` chain, then the runbook engine) and store the
     report. The chain is the organisation's (its keys unsealed with ``master_key``) unless
     given; without either, the runbook engine. ``approval_wait_s``: how long a tool waits for
-    approval (None: the area's 10 minutes)."""
+    approval (None: the area's 10 minutes). ``pace``: this diagnosis's place among the others
+    of the process (:mod:`vixpro.ai.pacing`)."""
     started = datetime.now(UTC)
     deadline = asyncio.get_running_loop().time() + time_limit_s
     async with db.tenant_session(org_id) as session:
@@ -388,7 +440,9 @@ async def diagnose_incident(
             views,
         )
         found = (
-            await _with_llm(work, chain, approval_wait_s=approval_wait_s, deadline=deadline)
+            await _with_llm(
+                work, chain, approval_wait_s=approval_wait_s, deadline=deadline, pace=pace
+            )
             if chain
             else None
         )
@@ -400,7 +454,7 @@ async def diagnose_incident(
                 and not report.escalate  # an unsure diagnosis is for a person to act on
                 and any(a.risk == "mutate" for a in report.recommended_actions)
             ):
-                model = build_model(spec)
+                model = PacedModel(build_model(spec), pace)
                 async with model:
                     report = await remediation.remediate(
                         work.db,
@@ -419,8 +473,10 @@ async def diagnose_incident(
             port = await PlatformToolPort.open(
                 runner, manifest, org_id, server_id, incident_id=incident_id
             )
+            pace.started()
             report = await diagnose(context, TimelinePort(port, db, org_id, incident_id))
 
+    pace.started()
     completed = datetime.now(UTC)
     actor = "AI agent" if report.provider else ACTOR
     async with db.tenant_session(org_id) as session:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -123,7 +123,10 @@ class ToolBridge:
         approval_wait_s: float | None = None,
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         on_event: EventSink | None = None,
+        evidence: Sequence[Ran] = (),
     ) -> None:
+        """``evidence``: executions made for this run before it started (the diagnosis's
+        initial evidence); the model may cite them and they count against the budget."""
         self.runner = runner
         self.manifest = manifest
         self.org_id = org_id
@@ -138,8 +141,8 @@ class ToolBridge:
         )
         self.output_limit = output_limit
         self.on_event = on_event
-        self.calls = 0
-        self.ran: dict[str, Ran] = {}  # by ref
+        self.ran: dict[str, Ran] = {ran.ref: ran for ran in evidence}  # by ref
+        self.calls = len(self.ran)
         self.first_tool_at: datetime | None = None
 
     @classmethod

@@ -11,6 +11,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 
 from vixpro.ai import reactive
+from vixpro.ai.pacing import Pacer
 from vixpro.core.incidents import AiState
 from vixpro.db.models import IncidentEvent, Manifest
 from vixpro.db.sessions import Database
@@ -22,6 +23,9 @@ from vixpro.tools.executions import Runner
 log = logging.getLogger("vixpro.jobs.incidents")
 
 DIAGNOSE = "vixpro.diagnose_incident"
+# A worker fetches its jobs one at a time, highest priority first: diagnoses, which have a
+# time target from the alert, go before notification dispatch and sweeps waiting with them.
+DIAGNOSE_PRIORITY = 10
 
 
 async def defer_diagnoses(app: App, org_id: uuid.UUID, incident_ids: Iterable[uuid.UUID]) -> int:
@@ -35,7 +39,10 @@ async def defer_diagnoses(app: App, org_id: uuid.UUID, incident_ids: Iterable[uu
     for incident_id in incident_ids:
         try:
             await app.configure_task(
-                DIAGNOSE, queueing_lock=f"diagnose:{incident_id}", queue="reactive"
+                DIAGNOSE,
+                queueing_lock=f"diagnose:{incident_id}",
+                queue="reactive",
+                priority=DIAGNOSE_PRIORITY,
             ).defer_async(org_id=str(org_id), incident_id=str(incident_id))
             deferred += 1
         except AlreadyEnqueued:
@@ -99,14 +106,22 @@ def register(
     """``tools`` gives the process's tool runner and current manifest (the app state's);
     ``master_key`` unseals the organisations' AI provider keys (without it, or with no
     provider chosen for ``reactive``, the offline runbook engine diagnoses)."""
+    pacer = Pacer()  # this process's diagnoses: the starting ones go first
 
     @app.task(name=DIAGNOSE, queue="reactive")
     async def diagnose_incident(org_id: str, incident_id: str) -> str:
         """Diagnose one incident, within the organisation's reactive-agent slots."""
         org, incident_uuid = uuid.UUID(org_id), uuid.UUID(incident_id)
-        async with db.tenant_session(org) as session:
-            if not await handoff.claim(session, org, incident_uuid):
-                return "waiting for a slot"
+        pace = pacer.begin()
+        claimed = False
+        try:
+            async with db.tenant_session(org) as session:
+                claimed = await handoff.claim(session, org, incident_uuid)
+        finally:
+            if not claimed:
+                pace.started()
+        if not claimed:
+            return "waiting for a slot"
         runner, manifest = tools() if tools is not None else (None, None)
         state = AiState.FAILED
         try:
@@ -117,6 +132,7 @@ def register(
                 org,
                 incident_uuid,
                 master_key=master_key() if master_key is not None else None,
+                pace=pace,
             )
             state = AiState.DONE
             outcome = report.outcome
@@ -124,6 +140,7 @@ def register(
             await reactive.record_failure(db, org, incident_uuid, exc)
             raise
         finally:
+            pace.started()
             async with db.tenant_session(org) as session:
                 following = await handoff.finish(session, org, incident_uuid, state)
                 await notify_changed(session, org)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from vixpro.ai.report import DiagnosisReport
 from vixpro.ai.runbooks import (
@@ -64,3 +65,38 @@ async def diagnose(context: IncidentContext, tools: ToolPort) -> DiagnosisReport
             }
         )
     return report
+
+
+class _FirstCall(Exception):
+    def __init__(self, tool: str, params: dict[str, Any]) -> None:
+        super().__init__(tool)
+        self.tool = tool
+        self.params = params
+
+
+class _StopAtFirstCall:
+    """A tool port that runs nothing: it stops the playbook at its first call."""
+
+    def __init__(self, available: frozenset[str]) -> None:
+        self._available = available
+
+    @property
+    def available(self) -> frozenset[str]:
+        return self._available
+
+    async def run(self, tool: str, params: dict[str, Any]) -> Any:
+        raise _FirstCall(tool, dict(params))
+
+
+async def first_call(
+    context: IncidentContext, available: frozenset[str]
+) -> tuple[str, dict[str, Any]] | None:
+    """The tool, with its parameters, that the incident's playbook would run first on a server
+    offering ``available``; None when it would run none (it escalates before looking)."""
+    try:
+        await PLAYBOOKS[categorise(context)](context, _StopAtFirstCall(available))
+    except _FirstCall as call:
+        return call.tool, call.params
+    except Exception:  # a playbook bug: the diagnosis goes on without this first look
+        log.exception("runbook %s failed before its first tool", categorise(context).value)
+    return None
