@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from procrastinate import App, PsycopgConnector
 
@@ -18,6 +20,42 @@ from vixpro.tools.executions import expire_due
 
 log = logging.getLogger("vixpro.jobs")
 
+FETCHERS = 4
+
+
+class JobApp(App):
+    """procrastinate's app, whose worker fetches with several loops side by side.
+
+    A procrastinate worker fetches one job per database round trip, one after the other, and
+    only then starts it. When a burst of incidents defers fifty diagnoses at once, the last
+    starts fifty round trips after the first: seconds on a busy machine, and each round trip
+    waits behind the jobs already running on the event loop. So a worker process runs
+    ``fetchers`` procrastinate workers on its one event loop, sharing its concurrency between
+    them; they fetch at the same time, like as many worker processes would.
+    """
+
+    def __init__(self, *args: Any, fetchers: int = FETCHERS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetchers = fetchers
+
+    async def run_worker_async(self, **kwargs: Any) -> None:
+        concurrency = int(kwargs.get("concurrency") or self.worker_defaults.get("concurrency", 1))
+        loops = max(1, min(self.fetchers, concurrency))
+        if loops == 1:
+            await super().run_worker_async(**kwargs)
+            return
+        name = kwargs.pop("name", None) or "worker"
+        shares = [
+            concurrency // loops + (1 if i < concurrency % loops else 0) for i in range(loops)
+        ]
+        async with asyncio.TaskGroup() as group:  # one failing stops the others
+            for i, share in enumerate(shares):
+                group.create_task(
+                    super().run_worker_async(
+                        **{**kwargs, "concurrency": share, "name": f"{name}-{i}"}
+                    )
+                )
+
 
 def create_job_app(
     db: Database,
@@ -28,9 +66,13 @@ def create_job_app(
     settings: Settings | None = None,
 ) -> App:
     connector = PsycopgConnector(
-        conninfo=libpq_url(db.urls.app), kwargs={"application_name": "vixpro-jobs"}
+        conninfo=libpq_url(db.urls.app),
+        kwargs={"application_name": "vixpro-jobs"},
+        # A worker's fetchers each hold one connection to listen for new jobs.
+        min_size=2,
+        max_size=FETCHERS + 6,
     )
-    app = App(connector=connector)
+    app = JobApp(connector=connector)
 
     @app.periodic(cron=purge_cron, periodic_id="purge_expired")
     @app.task(name="vixpro.purge_expired", queue="maintenance", queueing_lock="purge_expired")
