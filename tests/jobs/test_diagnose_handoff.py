@@ -15,7 +15,7 @@ from vixpro.core.incidents import AiState
 from vixpro.incidents import handoff, service
 from vixpro.incidents.ingest import Submission
 from vixpro.jobs.app import create_job_app
-from vixpro.jobs.incidents import DIAGNOSE_PRIORITY, defer_diagnoses
+from vixpro.jobs.incidents import DIAGNOSE_PRIORITY, Claims, defer_diagnoses
 from vixpro.web.state import AppState
 
 
@@ -147,3 +147,19 @@ async def test_a_waiting_diagnosis_is_fetched_before_jobs_queued_earlier(
     order = [name for name, _priority in rows]
     assert order[0] == "vixpro.diagnose_incident" and order.index("tests.other_work") > 0
     assert rows[0][1] == DIAGNOSE_PRIORITY > rows[order.index("tests.other_work")][1]
+
+
+async def test_claims_arriving_together_keep_the_slots_and_their_order(
+    state: AppState, factory: Factory
+) -> None:
+    org = await factory.org("starter")  # three concurrent reactive agents
+    ids = await _incidents(state, org.org_id, 5)
+    claims = Claims(state.db)
+    # All five ask at once; those arriving while the first transaction is in flight share the
+    # next one, and the answers are what claiming one after the other gives.
+    results = await asyncio.gather(*(claims.claim(org.org_id, i) for i in ids))
+    assert results == [True, True, True, False, False]
+    async with state.db.tenant_session(org.org_id) as session:
+        states = [(await service.get_incident(session, i)).ai_state for i in ids]
+    assert states == ["running"] * 3 + ["queued"] * 2
+    assert not await claims.claim(org.org_id, ids[4])  # still no free slot, nor next in line

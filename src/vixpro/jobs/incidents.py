@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -90,6 +91,91 @@ async def retry_stalled_diagnoses(app: App, db: Database, stalled_after_s: float
 
 _REQUEUE = text("UPDATE incidents SET ai_state = 'queued' WHERE id = :id AND ai_state = 'running'")
 
+
+class Claims:
+    """The slot claims of one process's diagnose jobs, taken together per organisation.
+
+    An organisation's claims take its advisory lock one after the other anyway; those that
+    arrive while one transaction is in flight share the next: one lock and one commit for all,
+    each incident claimed in its turn (``handoff.claim``), rather than a transaction each with
+    the others waiting in PostgreSQL, holding a pooled connection each. A job learns its answer
+    once the transaction has committed. If a shared transaction fails, each claim is tried
+    alone, so that only a faulty one sees the error.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: dict[uuid.UUID, list[tuple[uuid.UUID, asyncio.Future[bool]]]] = {}
+        self._flushers: dict[uuid.UUID, asyncio.Task[None]] = {}
+
+    async def claim(self, org_id: uuid.UUID, incident_id: uuid.UUID) -> bool:
+        """Whether ``incident_id`` now has one of ``org_id``'s slots (it is ``running``)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(org_id, []).append((incident_id, future))
+        if org_id not in self._flushers:
+            self._flushers[org_id] = asyncio.create_task(self._flush(org_id))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The job was stopped while waiting: a slot it got must not stay taken.
+            future.add_done_callback(lambda done: self._release(org_id, incident_id, done))
+            raise
+
+    def _release(
+        self, org_id: uuid.UUID, incident_id: uuid.UUID, done: asyncio.Future[bool]
+    ) -> None:
+        if not done.cancelled() and done.exception() is None and done.result():
+
+            async def release() -> None:
+                async with self.db.tenant_session(org_id) as session:
+                    await handoff.finish(session, org_id, incident_id, AiState.FAILED)
+
+            task = asyncio.create_task(release())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    async def _flush(self, org_id: uuid.UUID) -> None:
+        batch: list[tuple[uuid.UUID, asyncio.Future[bool]]] = []
+        try:
+            while batch := self._waiting.pop(org_id, []):
+                try:
+                    async with self.db.tenant_session(org_id) as session:
+                        results = [await handoff.claim(session, org_id, i) for i, _ in batch]
+                except Exception as exc:
+                    if len(batch) == 1:
+                        if not batch[0][1].done():
+                            batch[0][1].set_exception(exc)
+                    else:
+                        for one in batch:  # each alone: only a faulty claim fails
+                            await self._alone(org_id, *one)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            for _, future in batch:  # stopped mid-way (the worker shutting down)
+                if not future.done():
+                    future.cancel()
+            del self._flushers[org_id]
+            if org_id in self._waiting:  # arrived as this one ended
+                self._flushers[org_id] = asyncio.create_task(self._flush(org_id))
+
+    async def _alone(
+        self, org_id: uuid.UUID, incident_id: uuid.UUID, future: asyncio.Future[bool]
+    ) -> None:
+        try:
+            async with self.db.tenant_session(org_id) as session:
+                result = await handoff.claim(session, org_id, incident_id)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(result)
+
+
+_background: set[asyncio.Task[None]] = set()
+
 ToolAccess = Callable[[], tuple[Runner | None, Manifest | None]]
 MasterKey = Callable[[], bytes]
 
@@ -107,6 +193,7 @@ def register(
     ``master_key`` unseals the organisations' AI provider keys (without it, or with no
     provider chosen for ``reactive``, the offline runbook engine diagnoses)."""
     pacer = Pacer()  # this process's diagnoses: the starting ones go first
+    claims = Claims(db)
 
     @app.task(name=DIAGNOSE, queue="reactive")
     async def diagnose_incident(org_id: str, incident_id: str) -> str:
@@ -115,8 +202,7 @@ def register(
         pace = pacer.begin()
         claimed = False
         try:
-            async with db.tenant_session(org) as session:
-                claimed = await handoff.claim(session, org, incident_uuid)
+            claimed = await claims.claim(org, incident_uuid)
         finally:
             if not claimed:
                 pace.started()
