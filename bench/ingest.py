@@ -204,7 +204,71 @@ def drive(load: Load) -> Outcome:
     return result
 
 
-def report(name: str, out: Outcome) -> dict[str, Any]:
+def _ticks(pid: int) -> int:
+    """User + system CPU ticks of one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _children(pid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                pids.append(int(entry.name))
+    return pids
+
+
+@dataclass
+class CpuMeter:
+    """CPU time of the web process(es) and of PostgreSQL (postmaster and backends) while a
+    scenario runs: steadier than throughput on a shared machine."""
+
+    web: int
+    pgdata: Path
+
+    def _postgres(self) -> list[int]:
+        try:
+            postmaster = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return []
+        return [postmaster, *_children(postmaster)]
+
+    def sample(self) -> dict[int, tuple[str, int]]:
+        web = [self.web, *_children(self.web)]
+        return {
+            **{p: ("web", _ticks(p)) for p in web},
+            **{p: ("postgres", _ticks(p)) for p in self._postgres()},
+        }
+
+    @staticmethod
+    def spent(
+        before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]
+    ) -> dict[str, float]:
+        """CPU seconds per role between two samples (processes that exited are not counted)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        totals = {"web": 0.0, "postgres": 0.0}
+        for pid, (role, ticks) in after.items():
+            totals[role] += (ticks - before.get(pid, (role, 0))[1]) / tick
+        return totals
+
+
+def measured(meter: CpuMeter | None, load: Load) -> tuple[Outcome, dict[str, float] | None]:
+    before = meter.sample() if meter else None
+    out = drive(load)
+    if meter is None or before is None:
+        return out, None
+    return out, CpuMeter.spent(before, meter.sample())
+
+
+def report(name: str, out: Outcome, cpu: dict[str, float] | None = None) -> dict[str, Any]:
     lat = sorted(out.latencies_ms)
     p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] if lat else float("nan")  # noqa: E731
     row = {
@@ -217,6 +281,10 @@ def report(name: str, out: Outcome) -> dict[str, Any]:
         "not_202": out.other,
         "connection_failures": out.failed,
     }
+    if cpu is not None and out.accepted_alerts:
+        # CPU per accepted alert, in microseconds: the web process(es) and PostgreSQL.
+        row["web_cpu_us_per_alert"] = round(cpu["web"] * 1e6 / out.accepted_alerts)
+        row["pg_cpu_us_per_alert"] = round(cpu["postgres"] * 1e6 / out.accepted_alerts)
     print(json.dumps(row), flush=True)
     return row
 
@@ -309,13 +377,22 @@ def start_bare(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the bare endpoint did not start")
 
 
+SCENARIOS = ("single", "paced", "batches", "grouped", "grouped_single", "kill", "bare")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--processes", type=int, default=1, help="web processes on the port")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios to run, of: {', '.join(SCENARIOS)}",
+    )
     args = parser.parse_args()
+    only = set(args.only.split(","))
     data = Path(tempfile.mkdtemp(prefix="vxi", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIXPRO_")}
     env.update(VIXPRO_DATA_DIR=str(data))
@@ -329,21 +406,39 @@ def main() -> None:
             org_id, path = asyncio.run(_setup(urls, settings))
             port = free_port()
             proc = start_web(env, port, args.processes)
+            meter = CpuMeter(proc.pid, data / "pg")
             # Warm up (connection pools, caches), then measure.
             drive(Load(path, port, 2, args.connections))
-            single = drive(Load(path, port, args.seconds, args.connections))
-            results.append(report("single alerts, closed loop", single))
-            paced = drive(Load(path, port, args.seconds, 64, rate=args.rate))
-            results.append(report(f"single alerts at {args.rate:.0f}/s", paced))
-            batches = drive(Load(path, port, args.seconds, 8, batch=100))
-            results.append(report("batches of 100", batches))
-            grouped = drive(Load(path, port, args.seconds, 8, batch=100, grouped=True))
-            results.append(report("batches of 100 from 50 servers (grouped, storms)", grouped))
-            grouped_single = drive(Load(path, port, args.seconds, args.connections, grouped=True))
-            results.append(report("single alerts from 50 servers", grouped_single))
-            answered = sum(
-                o.accepted_alerts for o in (single, paced, batches, grouped, grouped_single)
-            )
+            scenarios = [
+                (
+                    "single",
+                    "single alerts, closed loop",
+                    Load(path, port, args.seconds, args.connections),
+                ),
+                (
+                    "paced",
+                    f"single alerts at {args.rate:.0f}/s",
+                    Load(path, port, args.seconds, 64, rate=args.rate),
+                ),
+                ("batches", "batches of 100", Load(path, port, args.seconds, 8, batch=100)),
+                (
+                    "grouped",
+                    "batches of 100 from 50 servers (grouped, storms)",
+                    Load(path, port, args.seconds, 8, batch=100, grouped=True),
+                ),
+                (
+                    "grouped_single",
+                    "single alerts from 50 servers",
+                    Load(path, port, args.seconds, args.connections, grouped=True),
+                ),
+            ]
+            outs = []
+            for key, name, load in scenarios:
+                if key in only:
+                    out, cpu = measured(meter, load)
+                    results.append(report(name, out, cpu))
+                    outs.append(out)
+            answered = sum(o.accepted_alerts for o in outs)
             total = stored_count(urls, org_id)
             print(
                 json.dumps(
@@ -355,8 +450,10 @@ def main() -> None:
                 flush=True,
             )
             # Every alert answered 202, for these runs, is in the database.
-            for out in (single, paced, batches, grouped, grouped_single):
+            for out in outs:
                 assert len(out.accepted_seqs) == out.accepted_alerts
+            if "kill" not in only:
+                return
             # kill -9 in the middle of a flood.
             flood = Load(path, port, 6, args.connections)
             parent, child = multiprocessing.Pipe()
@@ -384,13 +481,15 @@ def main() -> None:
             proc.terminate()
             proc.wait(60)
             proc = None
+        if "bare" not in only:
+            return
         bare_port = free_port()
         bare = start_bare(bare_port)
         try:
             drive(Load("/api/v1/webhooks/x", bare_port, 2, args.connections))
             baseline = drive(Load("/api/v1/webhooks/x", bare_port, args.seconds, args.connections))
             row = report("bare FastAPI, single alerts", baseline)
-            ratio = results[0]["requests_per_s"] / max(1, row["requests_per_s"])
+            ratio = results[0]["requests_per_s"] if results else 0 / max(1, row["requests_per_s"])
             print(json.dumps({"vixpro_over_bare": round(ratio, 3)}), flush=True)
         finally:
             bare.terminate()

@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from vixpro.core.incidents import AiState
 from vixpro.db.urls import libpq_url
 from vixpro.incidents.batch import OrgBatch, StoreError, Submission, clean
-from vixpro.incidents.storage import NOTIFY_CHANNEL, read_groups, read_org, write_org
+from vixpro.incidents.storage import NOTIFY_CHANNEL, read, write_org
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -40,6 +40,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_BATCH_ALERTS = 2000
+PLAN_LIFETIME_S = 60.0
+GATHER_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +56,37 @@ class Outcome:
 
 
 async def store(conn: AsyncConnection[Any], submissions: Sequence[Submission]) -> list[Outcome]:
-    """Store ``submissions`` in the connection's open transaction (the caller commits)."""
+    """Store ``submissions`` in one transaction on ``conn``, committed when this returns.
+
+    Round trips: one per organisation to read (its ingest lock taken first), then one for
+    every organisation's writes together with the COMMIT.
+    """
     by_org: dict[uuid.UUID, list[int]] = {}
     for index, submission in enumerate(submissions):
         by_org.setdefault(submission.org_id, []).append(index)
     outcomes: list[Outcome | None] = [None] * len(submissions)
     now = datetime.now(UTC)
-    for org_id in sorted(by_org):
-        indexes = by_org[org_id]
-        alerts = [a for i in indexes for a in submissions[i].alerts]
-        batch = OrgBatch(org_id=org_id, now=now)
-        await read_org(conn, batch, sorted({a.fingerprint for a in alerts}))
-        await read_groups(conn, batch, alerts)
-        decided = []
-        for i in indexes:
-            alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
-            queued = tuple(
-                x
-                for x in incident_ids
-                if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
-            )
-            decided.append((i, alert_ids, incident_ids, suppressed, queued))
-        batch.finish()
-        start_now = await write_org(conn, batch)
+    written = []
+    async with conn.pipeline(), conn.transaction():
+        for org_id in sorted(by_org):
+            indexes = by_org[org_id]
+            alerts = [a for i in indexes for a in submissions[i].alerts]
+            batch = OrgBatch(org_id=org_id, now=now)
+            await read(conn, batch, alerts)
+            decided = []
+            for i in indexes:
+                alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
+                queued = tuple(
+                    x
+                    for x in incident_ids
+                    if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
+                )
+                decided.append((i, alert_ids, incident_ids, suppressed, queued))
+            batch.finish()
+            written.append((decided, await write_org(conn, batch)))
+    # The pipeline synced with the COMMIT: every result is in.
+    for decided, startable in written:
+        start_now = tuple(r[0] for r in await startable.fetchall()) if startable else ()
         for i, alert_ids, incident_ids, suppressed, queued in decided:
             outcomes[i] = Outcome(
                 tuple(alert_ids), tuple(incident_ids), suppressed, queued, start_now
@@ -97,20 +107,27 @@ class IngestWriter:
         self,
         app_url: Any,
         *,
-        workers: int = 2,
+        workers: int = 1,
         pool_size: int = 4,
         on_committed: Committed | None = None,
     ) -> None:
-        # No server-side prepared statements: a generic plan cannot know which organisation
-        # a statement is for, and picks the organisation index over the per-key ones (a scan
-        # of the whole organisation per fingerprint). Planning each statement costs little.
+        # Every statement is prepared once per connection and runs its generic plan: parsing
+        # and planning the statements of a transaction cost more than writing a batch of
+        # alerts. The statements are key probes whose generic plans do not depend on which
+        # organisation they serve (tests/incidents/test_ingest_plans.py checks them). A plan
+        # is made with the table sizes of the moment; connections are replaced every minute
+        # so that no plan outlives a table's growth by long.
         self._pool = AsyncConnectionPool(
             libpq_url(app_url),
             min_size=1,
             max_size=pool_size,
             open=False,
             name="vixpro-ingest",
-            kwargs={"prepare_threshold": None},
+            max_lifetime=PLAN_LIFETIME_S,
+            kwargs={
+                "prepare_threshold": 0,
+                "options": "-c plan_cache_mode=force_generic_plan",
+            },
         )
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
@@ -146,10 +163,19 @@ class IngestWriter:
             first = await self._queue.get()
             items = [first]
             size = len(first[0].alerts)
-            while size < MAX_BATCH_ALERTS and not self._queue.empty():
-                item = self._queue.get_nowait()
-                items.append(item)
-                size += len(item[0].alerts)
+            # Requests whose bytes have already arrived join this transaction: let the event
+            # loop run their handlers up to ``submit`` while the queue keeps growing (a
+            # transaction costs far more than the alerts it carries).
+            for _ in range(GATHER_ROUNDS):
+                while size < MAX_BATCH_ALERTS and not self._queue.empty():
+                    item = self._queue.get_nowait()
+                    items.append(item)
+                    size += len(item[0].alerts)
+                if size >= MAX_BATCH_ALERTS:
+                    break
+                await asyncio.sleep(0)
+                if self._queue.empty():
+                    break
             await self._commit(items)
 
     async def _commit(self, items: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
@@ -180,7 +206,7 @@ class IngestWriter:
             log.exception("after-commit hook failed; the sweep will pick the incidents up")
 
     async def _transaction(self, submissions: list[Submission]) -> list[Outcome]:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._pool.connection() as conn:
             return await store(conn, submissions)
 
 

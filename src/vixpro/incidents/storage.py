@@ -2,7 +2,7 @@
 
 Every statement runs as the app role with ``app.org_id`` set by the caller's transaction.
 Reads probe indexes per key (``unnest`` + ``LATERAL ... LIMIT 1``) so that plans do not depend
-on statistics; writes send each table's rows as one JSON document (``json_to_recordset``): one
+on statistics; writes send each table's rows as one JSON document (``jsonb_to_recordset``): one
 statement per table, however many rows.
 """
 
@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 
 from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.incidents import Rules, Scope, Window, effective_budget, group_key
@@ -53,50 +54,136 @@ STORM_SELECT = (
 )
 
 
-async def read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: list[str]) -> None:
-    org = batch.org_id
-    now = batch.now
+# The organisation's rules, its next incident number and a digest of what server matching
+# reads (so the per-process server index is rebuilt only when a server changed).
+_ORG_SELECT = """
+SELECT p.alert_triage, p.alert_budget_per_server_day, p.max_concurrent_reactive_agents,
+    s.group_window_s, s.auto_resolve, s.alert_budget, s.storm_threshold, s.storm_window_s,
+    s.storm_quiet_s,
+    (SELECT coalesce(max(number), 0) + 1 FROM incidents WHERE org_id = %(org)s),
+    (SELECT md5(string_agg(v.id::text || ' ' || v.name || ' ' || coalesce(v.facts->>'hostname', '')
+        || ' ' || coalesce(v.facts->>'addresses', ''), '|' ORDER BY v.id))
+     FROM servers v WHERE v.org_id = %(org)s)
+FROM organisations o JOIN plans p ON p.code = o.plan_code
+LEFT JOIN incident_settings s ON s.org_id = o.id WHERE o.id = %(org)s
+"""
+
+_SERVERS_SELECT = """
+SELECT md5(string_agg(v.id::text || ' ' || v.name || ' ' || coalesce(v.facts->>'hostname', '')
+        || ' ' || coalesce(v.facts->>'addresses', ''), '|' ORDER BY v.id)),
+    coalesce(json_agg(json_build_array(v.id, v.name, v.facts->'hostname', v.facts->'addresses')),
+        '[]')
+FROM servers v WHERE v.org_id = %(org)s
+"""
+
+_WINDOWS_SELECT = (
+    "SELECT id, starts_at, ends_at, scope, server_ids, labels FROM maintenance_windows "
+    "WHERE org_id = %(org)s AND starts_at <= %(now)s AND ends_at > %(now)s"
+)
+
+# Alerts per server over the organisation's storm window (whole minutes), its window read
+# in the same statement so that it needs no earlier round trip.
+_RATES_SELECT = """
+SELECT server_id, sum(count) FROM alert_rates WHERE org_id = %(org)s
+AND server_id = ANY(%(servers)s)
+AND minute >= date_bin('1 minute'::interval, %(now)s::timestamptz - make_interval(secs => coalesce(
+    (SELECT storm_window_s FROM incident_settings WHERE org_id = %(org)s), 300)),
+    '2000-01-01 00:00:00+00'::timestamptz) + interval '1 minute'
+GROUP BY server_id
+"""
+
+_BUDGETS_SELECT = (
+    "SELECT server_id, count FROM alert_budget_counts WHERE org_id = %(org)s "
+    "AND server_id = ANY(%(servers)s) AND day = %(day)s"
+)
+
+_STORMS_SELECT = (
+    STORM_SELECT + "FROM storms s JOIN incidents i ON i.id = s.incident_id "
+    "WHERE s.org_id = %(org)s AND s.server_id = ANY(%(servers)s) AND s.ended_at IS NULL"
+)
+
+
+class ServerCache:
+    """Each organisation's server index, kept while the servers' digest is unchanged.
+
+    Matching reads every server of the organisation; reading and indexing them for every
+    transaction cost more than the alerts themselves. The digest (one aggregate over the
+    columns matching reads) comes back in the first round trip with the rules."""
+
+    MAX_ORGS = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[uuid.UUID, tuple[str, ServerIndex]] = {}
+
+    def get(self, org: uuid.UUID) -> tuple[str, ServerIndex] | None:
+        return self._entries.get(org)
+
+    def put(self, org: uuid.UUID, digest: str, index: ServerIndex) -> None:
+        if len(self._entries) >= self.MAX_ORGS:
+            self._entries.clear()
+        self._entries[org] = (digest, index)
+
+
+SERVERS = ServerCache()
+_NO_SERVERS = ""  # the digest of an organisation without servers (md5 of nothing is NULL)
+
+
+def _server_index(rows: list[list[Any]]) -> ServerIndex:
+    return ServerIndex(
+        (
+            uuid.UUID(server_id),
+            name,
+            {"hostname": hostname, "addresses": addresses},
+        )
+        for server_id, name, hostname, addresses in rows
+    )
+
+
+async def read(
+    conn: AsyncConnection[Any], batch: OrgBatch, alerts: Sequence[NormalizedAlert]
+) -> None:
+    """Everything ``batch`` needs to decide, in one round trip (two when a server changed).
+
+    Takes the organisation's ingest lock first: its alerts are decided one transaction at a
+    time. Group keys depend on server matching, which uses the cached index; when the digest
+    read alongside says the servers changed, the index is rebuilt and the group reads redone.
+    """
+    org, now = batch.org_id, batch.now
+    fingerprints = sorted({a.fingerprint for a in alerts})
+    cached = SERVERS.get(org)
     async with conn.pipeline():
-        await conn.execute("SELECT set_config('app.org_id', %s, true)", (str(org),))
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('vixpro-ingest:' || %s, 0))",
-            (str(org),),
+            "SELECT set_config('app.org_id', %(org)s, true), "
+            "pg_advisory_xact_lock(hashtextextended('vixpro-ingest:' || %(org)s, 0))",
+            {"org": str(org)},
         )
-        settings = await conn.execute(
-            "SELECT p.alert_triage, p.alert_budget_per_server_day, "
-            "p.max_concurrent_reactive_agents, s.group_window_s, s.auto_resolve, s.alert_budget, "
-            "s.storm_threshold, s.storm_window_s, s.storm_quiet_s "
-            "FROM organisations o JOIN plans p ON p.code = o.plan_code "
-            "LEFT JOIN incident_settings s ON s.org_id = o.id WHERE o.id = %s",
-            (org,),
-        )
-        servers = await conn.execute(
-            "SELECT id, name, facts FROM servers WHERE org_id = %s", (org,)
-        )
-        windows = await conn.execute(
-            "SELECT id, starts_at, ends_at, scope, server_ids, labels FROM maintenance_windows "
-            "WHERE org_id = %s AND starts_at <= %s AND ends_at > %s",
-            (org, now, now),
-        )
+        settings = await conn.execute(_ORG_SELECT, {"org": org})
+        windows = await conn.execute(_WINDOWS_SELECT, {"org": org, "now": now})
         # Each fingerprint's latest alert, and its incident: one index probe per fingerprint
         # (org_id, fingerprint, last_seen_at), whatever the planner's statistics say.
-        current = await conn.execute(
-            CURRENT_SELECT,
-            (fingerprints, org, org),
-        )
-        number = await conn.execute(
-            "SELECT coalesce(max(number), 0) + 1 FROM incidents WHERE org_id = %s", (org,)
-        )
+        current = await conn.execute(CURRENT_SELECT, (fingerprints, org, org))
+        groups = None
+        if cached is not None:
+            groups = await _read_groups(conn, batch, cached[1], alerts)
         settings_row = await settings.fetchone()
-        server_rows = await servers.fetchall()
         window_rows = await windows.fetchall()
         current_rows = await current.fetchall()
-        number_row = await number.fetchone()
+        group_rows = await groups.fetch() if groups is not None else None
     if settings_row is None:
         raise StoreError("the organisation no longer exists")
-    triage, plan_budget, agents, window_s, auto_resolve, budget, storm_n, storm_s, quiet_s = (
-        settings_row
-    )
+    (
+        triage,
+        plan_budget,
+        agents,
+        window_s,
+        auto_resolve,
+        budget,
+        storm_n,
+        storm_s,
+        quiet_s,
+        next_number,
+        digest,
+    ) = settings_row
     batch.rules = Rules(
         group_window=timedelta(seconds=window_s if window_s is not None else 300),
         auto_resolve=True if auto_resolve is None else auto_resolve,
@@ -107,7 +194,6 @@ async def read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: li
         triage=triage,
         max_reactive_agents=agents,
     )
-    batch.servers = ServerIndex(server_rows)
     batch.windows = [
         Window(r[0], r[1], r[2], Scope(r[3]), frozenset(r[4] or ()), r[5] or {})
         for r in window_rows
@@ -119,44 +205,72 @@ async def read_org(conn: AsyncConnection[Any], batch: OrgBatch, fingerprints: li
         for r in current_rows
     }
     batch.incidents = {r[6]: incident_row(r[6:]) for r in current_rows if r[6] is not None}
-    assert number_row is not None
-    batch.next_number = number_row[0]
+    batch.next_number = next_number
+    digest = digest or _NO_SERVERS
+    if cached is not None and cached[0] == digest and group_rows is not None:
+        batch.servers = cached[1]
+    else:
+        async with conn.pipeline():
+            servers = await conn.execute(_SERVERS_SELECT, {"org": org})
+            row = await servers.fetchone()
+        assert row is not None
+        index = _server_index(row[1])
+        SERVERS.put(org, row[0] or _NO_SERVERS, index)
+        batch.servers = index
+        async with conn.pipeline():
+            groups = await _read_groups(conn, batch, index, alerts)
+            group_rows = await groups.fetch()
+    _apply_groups(batch, group_rows)
 
 
-async def read_groups(
-    conn: AsyncConnection[Any], batch: OrgBatch, alerts: Sequence[NormalizedAlert]
-) -> None:
-    """Open incidents of the groups these alerts fall in, and their servers' storm, rate and budget."""
-    servers = sorted({s for a in alerts if (s := batch.servers.match(a.host_hints)) is not None})
-    keys = sorted({group_key(batch.servers.match(a.host_hints), a.fingerprint) for a in alerts})
+@dataclass
+class _GroupReads:
+    """The group reads in flight: open incidents per group key, and the matched servers'
+    storms, alert rates and budget counts (none of these when no alert matched a server)."""
+
+    groups: AsyncCursor[Any]
+    storms: AsyncCursor[Any] | None
+    rates: AsyncCursor[Any] | None
+    budgets: AsyncCursor[Any] | None
+
+    async def fetch(self) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+        return (
+            await self.groups.fetchall(),
+            await self.storms.fetchall() if self.storms is not None else [],
+            await self.rates.fetchall() if self.rates is not None else [],
+            await self.budgets.fetchall() if self.budgets is not None else [],
+        )
+
+
+async def _read_groups(
+    conn: AsyncConnection[Any],
+    batch: OrgBatch,
+    index: ServerIndex,
+    alerts: Sequence[NormalizedAlert],
+) -> _GroupReads:
+    matched = [(index.match(a.host_hints), a.fingerprint) for a in alerts]
+    servers = sorted({s for s, _ in matched if s is not None})
+    keys = sorted({group_key(s, fp) for s, fp in matched})
     org, now = batch.org_id, batch.now
-    since = minute_of(now - batch.rules.storm_window) + timedelta(minutes=1)
-    async with conn.pipeline():
-        groups = await conn.execute(GROUP_SELECT, (keys, org))
-        storms = await conn.execute(
-            STORM_SELECT + "FROM storms s JOIN incidents i ON i.id = s.incident_id "
-            "WHERE s.org_id = %s AND s.server_id = ANY(%s) AND s.ended_at IS NULL",
-            (org, servers),
-        )
-        rates = await conn.execute(
-            "SELECT server_id, sum(count) FROM alert_rates WHERE org_id = %s "
-            "AND server_id = ANY(%s) AND minute >= %s GROUP BY server_id",
-            (org, servers, since),
-        )
-        budgets = await conn.execute(
-            "SELECT server_id, count FROM alert_budget_counts WHERE org_id = %s "
-            "AND server_id = ANY(%s) AND day = %s",
-            (org, servers, now.date()),
-        )
-        group_rows = await groups.fetchall()
-        storm_rows = await storms.fetchall()
-        rate_rows = await rates.fetchall()
-        budget_rows = await budgets.fetchall()
+    groups = await conn.execute(GROUP_SELECT, (keys, org))
+    if not servers:
+        return _GroupReads(groups, None, None, None)
+    params = {"org": org, "servers": servers, "now": now, "day": now.date()}
+    return _GroupReads(
+        groups,
+        await conn.execute(_STORMS_SELECT, params),
+        await conn.execute(_RATES_SELECT, params),
+        await conn.execute(_BUDGETS_SELECT, params),
+    )
+
+
+def _apply_groups(batch: OrgBatch, rows: tuple[list[Any], list[Any], list[Any], list[Any]]) -> None:
+    group_rows, storm_rows, rate_rows, budget_rows = rows
     for row in group_rows:
         incident = batch.incidents.setdefault(row[0], incident_row(row))
         batch.open_by_key[incident.group_key] = incident
     for row in storm_rows:
-        incident = batch.incidents.setdefault(row[5], incident_row(row[5:]))
+        batch.incidents.setdefault(row[5], incident_row(row[5:]))
         batch.storms[row[0]] = StormRow(row[1], row[2], row[3], row[4])
     batch.rates = {r[0]: int(r[1]) for r in rate_rows}
     batch.budgets = {r[0]: r[1] for r in budget_rows}
@@ -174,7 +288,7 @@ SELECT r.id, %(org)s, r.number, r.title, r.state, r.severity, r.source, r.group_
     r.server_id, r.manual_mode, r.manual_reason, r.storm, r.ai_state, r.alert_count,
     r.open_alerts, 0, r.first_alert_received_at, r.last_alert_at, %(now)s, %(now)s,
     r.ai_queued_at
-FROM json_to_recordset(%(rows)s::json) AS r(id uuid, number bigint, title text, state text,
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, number bigint, title text, state text,
     severity text, source text, group_key text, server_id uuid, manual_mode boolean,
     manual_reason text, storm boolean, ai_state text, alert_count int, open_alerts int,
     first_alert_received_at timestamptz, last_alert_at timestamptz, ai_queued_at timestamptz)
@@ -186,11 +300,11 @@ UPDATE incidents i SET state = r.state, severity = r.severity, alert_count = r.a
     resolved_at = r.resolved_at, resolved_by = r.resolved_by,
     acknowledged_at = r.acknowledged_at, acknowledged_by = r.acknowledged_by,
     updated_at = %(now)s
-FROM json_to_recordset(%(rows)s::json) AS r(id uuid, state text, severity text,
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, state text, severity text,
     alert_count int, open_alerts int, reopened int, last_alert_at timestamptz,
     resolved_at timestamptz, resolved_by text, acknowledged_at timestamptz,
     acknowledged_by text)
-WHERE i.id = r.id AND i.org_id = %(org)s
+WHERE i.id = r.id AND i.id = ANY(%(ids)s::uuid[]) AND i.org_id = %(org)s
 """
 
 _INSERT_ALERTS = """
@@ -199,12 +313,12 @@ INSERT INTO alerts (id, org_id, incident_id, integration_id, source, fingerprint
     starts_at, ends_at, raw, count, first_seen_at, last_seen_at, resolved_at, suppressed_by)
 SELECT r.id, %(org)s, r.incident_id, r.integration_id, r.source, r.fingerprint, r.status,
     r.severity, r.title, r.description, r.labels, r.annotations,
-    ARRAY(SELECT jsonb_array_elements_text(r.host_hints)), r.server_id, r.source_url,
+    r.host_hints, r.server_id, r.source_url,
     r.starts_at, r.ends_at, r.raw, r.count, %(now)s, r.last_seen_at, r.resolved_at,
     r.suppressed_by
-FROM json_to_recordset(%(rows)s::json) AS r(id uuid, incident_id uuid, integration_id uuid,
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, incident_id uuid, integration_id uuid,
     source text, fingerprint text, status text, severity text, title text, description text,
-    labels jsonb, annotations jsonb, host_hints jsonb, server_id uuid, source_url text,
+    labels jsonb, annotations jsonb, host_hints text[], server_id uuid, source_url text,
     starts_at timestamptz, ends_at timestamptz, raw jsonb, count int,
     last_seen_at timestamptz, resolved_at timestamptz, suppressed_by uuid)
 """
@@ -215,17 +329,17 @@ UPDATE alerts a SET status = r.status, severity = r.severity, title = r.title,
     server_id = coalesce(r.server_id, a.server_id), source_url = r.source_url,
     ends_at = r.ends_at, raw = r.raw, count = r.count, last_seen_at = r.last_seen_at,
     resolved_at = r.resolved_at
-FROM json_to_recordset(%(rows)s::json) AS r(id uuid, status text, severity text, title text,
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, status text, severity text, title text,
     description text, labels jsonb, annotations jsonb, server_id uuid, source_url text,
     ends_at timestamptz, raw jsonb, count int, last_seen_at timestamptz,
     resolved_at timestamptz)
-WHERE a.id = r.id AND a.org_id = %(org)s
+WHERE a.id = r.id AND a.id = ANY(%(ids)s::uuid[]) AND a.org_id = %(org)s
 """
 
 _INSERT_EVENTS = """
 INSERT INTO incident_events (org_id, incident_id, kind, actor, detail, data, at)
 SELECT %(org)s, r.incident_id, r.kind, r.actor, r.detail, r.data, %(now)s
-FROM json_to_recordset(%(rows)s::json) AS r(incident_id uuid, kind text, actor text,
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(incident_id uuid, kind text, actor text,
     detail text, data jsonb)
 """
 
@@ -259,11 +373,13 @@ def startable_sql(placeholder: str) -> str:
 _STARTABLE = startable_sql("%(org)s")
 
 
-async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> tuple[uuid.UUID, ...]:
-    """Everything ``batch`` decided, in one pipeline: one statement per table.
+async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[Any] | None:
+    """Send everything ``batch`` decided: one statement per table.
 
-    Returns the queued incidents that fit in the organisation's free reactive-agent slots,
-    when this batch queued any (the diagnoses to start after the commit).
+    The caller's pipeline carries the statements with the transaction's COMMIT (one round
+    trip). Returns, when this batch queued incidents for the AI, the cursor that reads the
+    queued incidents fitting in the organisation's free reactive-agent slots (the diagnoses
+    to start once committed); fetch it after the pipeline has synced.
     """
     org, now = batch.org_id, batch.now
     base = {"org": org, "now": now}
@@ -271,104 +387,123 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> tuple[uuid.U
     changed_incidents = [i for i in batch.touched.values() if not i.new]
     new_alerts = [a for a in batch.alert_rows if a.new]
     changed_alerts = [a for a in batch.alert_rows if not a.new]
-    async with conn.pipeline():
-        if new_incidents:
-            rows = [
-                {
-                    "id": i.id,
-                    "number": i.number,
-                    "title": i.title,
-                    "state": i.state.value,
-                    "severity": i.severity.value,
-                    "source": i.source,
-                    "group_key": i.group_key,
-                    "server_id": i.server_id,
-                    "manual_mode": i.manual_mode,
-                    "manual_reason": i.manual_reason,
-                    "storm": i.storm,
-                    "ai_state": i.ai_state.value,
-                    "alert_count": i.alert_count,
-                    "open_alerts": i.open_alerts,
-                    "first_alert_received_at": i.first_alert_received_at,
-                    "last_alert_at": i.last_alert_at,
-                    "ai_queued_at": now if i.ai_state.value == "queued" else None,
-                }
-                for i in new_incidents
-            ]
-            await conn.execute(_INSERT_INCIDENTS, {**base, "rows": _json(rows)})
-        if changed_incidents:
-            rows = [
-                {
-                    "id": i.id,
-                    "state": i.state.value,
-                    "severity": i.severity.value,
-                    "alert_count": i.alert_count,
-                    "open_alerts": i.open_alerts,
-                    "reopened": i.reopened,
-                    "last_alert_at": i.last_alert_at,
-                    "resolved_at": i.resolved_at,
-                    "resolved_by": i.resolved_by,
-                    "acknowledged_at": i.acknowledged_at,
-                    "acknowledged_by": i.acknowledged_by,
-                }
-                for i in changed_incidents
-            ]
-            await conn.execute(_UPDATE_INCIDENTS, {**base, "rows": _json(rows)})
-        if new_alerts:
-            rows = [
-                {**_alert_values(a), "incident_id": a.incident_id, "suppressed_by": a.suppressed_by}
-                for a in new_alerts
-            ]
-            await conn.execute(_INSERT_ALERTS, {**base, "rows": _json(rows)})
-        if changed_alerts:
-            rows = [_alert_values(a) for a in changed_alerts]
-            await conn.execute(_UPDATE_ALERTS, {**base, "rows": _json(rows)})
-        if batch.events:
-            events: list[dict[str, Any]] = [
-                {
-                    "incident_id": i,
-                    "kind": k,
-                    "actor": actor,
-                    "detail": clean(d),
-                    "data": clean(data),
-                }
-                for i, k, actor, d, data in batch.events
-            ]
-            await conn.execute(_INSERT_EVENTS, {**base, "rows": _json(events)})
-        cur = conn.cursor()
-        if batch.rate_delta:
-            await cur.executemany(
-                "INSERT INTO alert_rates (org_id, server_id, minute, count) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (org_id, server_id, minute) "
-                "DO UPDATE SET count = alert_rates.count + EXCLUDED.count",
-                [(org, s, minute_of(now), n) for s, n in batch.rate_delta.items()],
-            )
-            await cur.executemany(
-                "INSERT INTO alert_budget_counts (org_id, server_id, day, count) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (org_id, server_id, day) "
-                "DO UPDATE SET count = alert_budget_counts.count + EXCLUDED.count",
-                [(org, s, now.date(), n) for s, n in batch.budget_delta.items()],
-            )
-        for server_id, storm in batch.storms.items():
-            await _write_storm(conn, org, now, server_id, storm)
-        if batch.org_events:
-            await cur.executemany(
-                "INSERT INTO org_events (org_id, kind, severity, detail, server_id, incident_id, at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(org, *event, now) for event in batch.org_events],
-            )
-        if batch.integration_counts:
-            await cur.executemany(
-                "UPDATE integrations SET alerts_received = alerts_received + %s, "
-                "last_alert_at = %s WHERE id = %s",
-                [(n, now, i) for i, n in batch.integration_counts.items()],
-            )
-        await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)))
-        startable = None
-        if any(i.new and i.ai_state.value == "queued" for i in new_incidents):
-            startable = await conn.execute(_STARTABLE, {"org": org})
-        rows_now = await startable.fetchall() if startable is not None else []
-    return tuple(r[0] for r in rows_now)
+    if new_incidents:
+        rows = [
+            {
+                "id": i.id,
+                "number": i.number,
+                "title": i.title,
+                "state": i.state.value,
+                "severity": i.severity.value,
+                "source": i.source,
+                "group_key": i.group_key,
+                "server_id": i.server_id,
+                "manual_mode": i.manual_mode,
+                "manual_reason": i.manual_reason,
+                "storm": i.storm,
+                "ai_state": i.ai_state.value,
+                "alert_count": i.alert_count,
+                "open_alerts": i.open_alerts,
+                "first_alert_received_at": i.first_alert_received_at,
+                "last_alert_at": i.last_alert_at,
+                "ai_queued_at": now if i.ai_state.value == "queued" else None,
+            }
+            for i in new_incidents
+        ]
+        await conn.execute(_INSERT_INCIDENTS, {**base, "rows": _json(rows)})
+    if changed_incidents:
+        rows = [
+            {
+                "id": i.id,
+                "state": i.state.value,
+                "severity": i.severity.value,
+                "alert_count": i.alert_count,
+                "open_alerts": i.open_alerts,
+                "reopened": i.reopened,
+                "last_alert_at": i.last_alert_at,
+                "resolved_at": i.resolved_at,
+                "resolved_by": i.resolved_by,
+                "acknowledged_at": i.acknowledged_at,
+                "acknowledged_by": i.acknowledged_by,
+            }
+            for i in changed_incidents
+        ]
+        ids = [i.id for i in changed_incidents]
+        await conn.execute(_UPDATE_INCIDENTS, {**base, "rows": _json(rows), "ids": ids})
+    if new_alerts:
+        rows = [
+            {**_alert_values(a), "incident_id": a.incident_id, "suppressed_by": a.suppressed_by}
+            for a in new_alerts
+        ]
+        await conn.execute(_INSERT_ALERTS, {**base, "rows": _json(rows)})
+    if changed_alerts:
+        rows = [_alert_values(a) for a in changed_alerts]
+        ids = [a.id for a in changed_alerts]
+        await conn.execute(_UPDATE_ALERTS, {**base, "rows": _json(rows), "ids": ids})
+    if batch.events:
+        events: list[dict[str, Any]] = [
+            {
+                "incident_id": i,
+                "kind": k,
+                "actor": actor,
+                "detail": clean(d),
+                "data": clean(data),
+            }
+            for i, k, actor, d, data in batch.events
+        ]
+        await conn.execute(_INSERT_EVENTS, {**base, "rows": _json(events)})
+    if batch.rate_delta:
+        minute = minute_of(now)
+        await conn.execute(
+            "INSERT INTO alert_rates (org_id, server_id, minute, count) "
+            "SELECT %(org)s, r.server_id, %(minute)s, r.n "
+            "FROM unnest(%(servers)s::uuid[], %(counts)s::int[]) AS r(server_id, n) "
+            "ON CONFLICT (org_id, server_id, minute) "
+            "DO UPDATE SET count = alert_rates.count + EXCLUDED.count",
+            {
+                "org": org,
+                "minute": minute,
+                "servers": list(batch.rate_delta),
+                "counts": list(batch.rate_delta.values()),
+            },
+        )
+    if batch.budget_delta:
+        await conn.execute(
+            "INSERT INTO alert_budget_counts (org_id, server_id, day, count) "
+            "SELECT %(org)s, r.server_id, %(day)s, r.n "
+            "FROM unnest(%(servers)s::uuid[], %(counts)s::int[]) AS r(server_id, n) "
+            "ON CONFLICT (org_id, server_id, day) "
+            "DO UPDATE SET count = alert_budget_counts.count + EXCLUDED.count",
+            {
+                "org": org,
+                "day": now.date(),
+                "servers": list(batch.budget_delta),
+                "counts": list(batch.budget_delta.values()),
+            },
+        )
+    for server_id, storm in batch.storms.items():
+        await _write_storm(conn, org, now, server_id, storm)
+    if batch.org_events:
+        await conn.cursor().executemany(
+            "INSERT INTO org_events (org_id, kind, severity, detail, server_id, incident_id, at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [(org, *event, now) for event in batch.org_events],
+        )
+    if batch.integration_counts:
+        await conn.execute(
+            "UPDATE integrations i SET alerts_received = i.alerts_received + r.n, "
+            "last_alert_at = %(now)s "
+            "FROM unnest(%(ids)s::uuid[], %(counts)s::int[]) AS r(id, n) WHERE i.id = r.id",
+            {
+                "now": now,
+                "ids": list(batch.integration_counts),
+                "counts": list(batch.integration_counts.values()),
+            },
+        )
+    await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)))
+    if any(i.new and i.ai_state.value == "queued" for i in new_incidents):
+        return await conn.execute(_STARTABLE, {"org": org})
+    return None
 
 
 async def _write_storm(

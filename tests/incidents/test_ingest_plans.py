@@ -1,0 +1,121 @@
+"""The ingest writer prepares its statements and runs their generic plans: those plans must probe
+by key, whichever organisation they serve and however stale the statistics.
+
+A generic plan is made once per connection, with the statistics of that moment; an organisation
+then keeps sending alerts. Each plan is checked against one large organisation and one small,
+after the tables grew twenty-fold since they were last analysed.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import Factory, owner_dsn
+from vixpro.db.urls import DatabaseUrls, libpq_url
+from vixpro.incidents import storage
+
+_PARAM = re.compile(r"%\((\w+)\)s|%s")
+
+
+def dollar(query: str) -> str:
+    """``query`` with psycopg's placeholders turned into PostgreSQL's ``$n``."""
+    names: dict[str, int] = {}
+    position = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal position
+        if match.group(1) is None:
+            position += 1
+            return f"${position}"
+        return f"${names.setdefault(match.group(1), len(names) + 1)}"
+
+    return _PARAM.sub(number, query)
+
+
+STATEMENTS = {
+    "rules": storage._ORG_SELECT,
+    "windows": storage._WINDOWS_SELECT,
+    "current alerts": storage.CURRENT_SELECT,
+    "open incidents by group": storage.GROUP_SELECT,
+    "storms": storage._STORMS_SELECT,
+    "rates": storage._RATES_SELECT,
+    "budgets": storage._BUDGETS_SELECT,
+    "incident updates": storage._UPDATE_INCIDENTS,
+    "alert updates": storage._UPDATE_ALERTS,
+    "startable": storage._STARTABLE,
+}
+
+# Indexes that lead with the organisation alone: probing one of them for a row by key reads
+# every row of the organisation.
+ORG_WIDE = ("ix_incidents_org_number", "ix_incidents_org_created")
+
+
+def _grow(conn: psycopg.Connection[Any], org: uuid.UUID, incidents: int, first: int) -> None:
+    conn.execute(
+        """
+        WITH i AS (
+            INSERT INTO incidents (id, org_id, number, title, state, severity, source, group_key,
+                manual_mode, storm, ai_state, alert_count, open_alerts, reopened,
+                first_alert_received_at, last_alert_at, created_at, updated_at)
+            SELECT gen_random_uuid(), %(org)s, n, 'grown', 'open', 'normal', 'alertmanager',
+                'fp:' || n, false, false, 'ineligible', 1, 1, 0, now(), now(), now(), now()
+            FROM generate_series(%(first)s::int, %(last)s::int) AS n
+            RETURNING id, group_key
+        )
+        INSERT INTO alerts (id, org_id, incident_id, source, fingerprint, status, severity, title,
+            description, labels, annotations, host_hints, raw, count, first_seen_at,
+            last_seen_at)
+        SELECT gen_random_uuid(), %(org)s, i.id, 'alertmanager', substr(i.group_key, 4),
+            'firing', 'warning', 'grown', '', '{}', '{}', '{}', '{}', 1, now(), now()
+        FROM i
+        """,
+        {"org": org, "first": first, "last": first + incidents - 1},
+    )
+
+
+def _plans(urls: DatabaseUrls, org: uuid.UUID) -> dict[str, str]:
+    plans = {}
+    with psycopg.connect(libpq_url(urls.app)) as conn:
+        conn.execute("SELECT set_config('app.org_id', %s, false)", (str(org),))
+        for name, query in STATEMENTS.items():
+            rows = conn.execute("EXPLAIN (GENERIC_PLAN) " + dollar(query)).fetchall()
+            plans[name] = "\n".join(r[0] for r in rows)
+    return plans
+
+
+@pytest.fixture(scope="module")
+async def grown(factory: Factory, db_urls: DatabaseUrls) -> tuple[uuid.UUID, uuid.UUID]:
+    big = (await factory.org()).org_id
+    small = (await factory.org()).org_id
+    with psycopg.connect(owner_dsn(db_urls), autocommit=True) as conn:
+        _grow(conn, big, 200, 1)
+        _grow(conn, small, 20, 1)
+        conn.execute("ANALYZE incidents, alerts")
+        _grow(conn, big, 4000, 201)
+    return big, small
+
+
+@pytest.mark.parametrize("which", ["big", "small"])
+@pytest.mark.parametrize("name", list(STATEMENTS))
+async def test_generic_plans_probe_by_key_on_stale_statistics(
+    grown: tuple[uuid.UUID, uuid.UUID], db_urls: DatabaseUrls, name: str, which: str
+) -> None:
+    org = grown[0] if which == "big" else grown[1]
+    plan = _plans(db_urls, org)[name]
+    assert "Seq Scan on alerts" not in plan, plan
+    assert "Seq Scan on incidents" not in plan, plan
+    for index in ORG_WIDE:
+        # The next incident number may read the organisation's highest number off the index.
+        if name == "rules" and index == "ix_incidents_org_number":
+            continue
+        assert f"on {index}" not in plan, plan
+
+
+def test_placeholders_become_numbered_parameters() -> None:
+    assert dollar("a = %(org)s AND b = %(now)s AND c = %(org)s") == "a = $1 AND b = $2 AND c = $1"
+    assert dollar("x = %s AND y = %s") == "x = $1 AND y = $2"
