@@ -28,7 +28,7 @@ from vixpro.db.action_items import raise_action_item
 from vixpro.db.models import Approval, Manifest, ToolExecution
 from vixpro.db.paging import keyset
 from vixpro.db.sessions import Database, SharedStatement
-from vixpro.hub.hub import Call, Hub
+from vixpro.hub.hub import Call, Hub, Row
 from vixpro.tools.catalogue import default_permissions, tool_spec
 from vixpro.tools.servers import get_server
 
@@ -91,6 +91,10 @@ PLATFORM_FAILURES = {m.ERR_CRASHED, m.ERR_UNAVAILABLE, m.ERR_UNKNOWN_TOOL}
 FINAL = ("succeeded", "failed", "denied", "expired")
 
 
+def _orm(found: Row | ToolExecution) -> ToolExecution:
+    return found if isinstance(found, ToolExecution) else ToolExecution(**found)
+
+
 @dataclass(frozen=True)
 class Requester:
     actor: Actor
@@ -126,6 +130,31 @@ class Runner:
         wait: bool = True,
         deadline_ms: int | None = None,
     ) -> ToolExecution:
+        """``request_stored``, the execution always as its ORM row."""
+        found = await self.request_stored(
+            org_id,
+            requester,
+            manifest,
+            server_id,
+            tool,
+            params,
+            wait=wait,
+            deadline_ms=deadline_ms,
+        )
+        return _orm(found)
+
+    async def request_stored(
+        self,
+        org_id: uuid.UUID,
+        requester: Requester,
+        manifest: Manifest,
+        server_id: uuid.UUID,
+        tool: str,
+        params: dict[str, Any],
+        *,
+        wait: bool = True,
+        deadline_ms: int | None = None,
+    ) -> Row | ToolExecution:
         """Ask for a tool run. Without approval it runs now (``wait``: until it has finished);
         with approval required it waits, as ``awaiting_approval``, for an owner or admin.
 
@@ -201,7 +230,7 @@ class Runner:
         if status == "queued":
             call = Call(org_id, execution_id, server_id, tool, params, deadline)
             if wait:
-                return await self.run(call)
+                return await self.run_stored(call)
             self._background(call)
         return await self.get(org_id, execution_id)
 
@@ -210,22 +239,36 @@ class Runner:
             return (await get_server(session, server_id)).name
 
     async def run(self, call: Call) -> ToolExecution:
+        """``run_stored``, the execution always as its ORM row."""
+        return _orm(await self.run_stored(call))
+
+    async def run_stored(self, call: Call) -> Row | ToolExecution:
         """Dispatch a queued call and return its row once the result is stored; a failure that
-        is the platform's problem becomes an action item."""
+        is the platform's problem becomes an action item.
+
+        The row is the one the result's statement returned when this process stored it (a
+        mapping, as cheap as the API needs: no ORM object on the hot path), else read back."""
         stored = await self.hub.execute(call)
-        if stored is not None:
-            row = ToolExecution(**stored)
-        else:  # stored by the replica holding the connection, or no longer queued
-            row = await self.get(call.org_id, call.execution_id)
-        if row.error_kind in PLATFORM_FAILURES:
+        row: Row | ToolExecution
+        if stored is None:  # stored by the replica holding the connection, or no longer queued
+            read = await self.get(call.org_id, call.execution_id)
+            row, tool, error_kind, error = read, read.tool, read.error_kind, read.error
+        else:
+            row, tool, error_kind, error = (
+                stored,
+                stored["tool"],
+                stored["error_kind"],
+                stored["error"],
+            )
+        if error_kind in PLATFORM_FAILURES:
             async with self.db.tenant_session(call.org_id) as session:
                 await raise_action_item(
                     session,
                     call.org_id,
-                    row.tool,
-                    row.error_kind,
-                    f"The {row.tool} tool failed ({row.error_kind})",
-                    row.error or "",
+                    tool,
+                    error_kind,
+                    f"The {tool} tool failed ({error_kind})",
+                    error or "",
                 )
         return row
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 from vixpro.accounts.errors import NotFound
 from vixpro.accounts.principal import Principal
 from vixpro.db.models import Approval, ToolExecution
+from vixpro.hub.hub import EXECUTION_COLUMNS
 from vixpro.tools import catalogue, executions
 from vixpro.tools.executions import Requester
 from vixpro.web.api.pagination import Page, PageDep
@@ -77,26 +79,33 @@ class ExecutionOut(BaseModel):
 
     @classmethod
     def of(cls, e: ToolExecution, approval: Approval | None = None) -> ExecutionOut:
+        out = cls.of_stored({column: getattr(e, column) for column in EXECUTION_COLUMNS})
+        if approval is not None:
+            out.approval = _approval_out(approval)
+        return out
+
+    @classmethod
+    def of_stored(cls, row: Mapping[str, Any]) -> ExecutionOut:
+        """From an execution row as the hub's result statement returns it."""
         return cls(
-            id=e.id,
-            server_id=e.server_id,
-            tool=e.tool,
-            risk=e.risk,
-            params=e.params,
-            requested_by=e.requested_by_label,
-            requested_by_type=e.requested_by_type,
-            area=e.area,
-            incident_id=e.incident_id,
-            status=e.status,
-            output=e.output,
-            truncated=e.truncated,
-            error=e.error,
-            error_kind=e.error_kind,
-            duration_ms=e.duration_ms,
-            created_at=e.created_at,
-            started_at=e.started_at,
-            finished_at=e.finished_at,
-            approval=_approval_out(approval) if approval else None,
+            id=row["id"],
+            server_id=row["server_id"],
+            tool=row["tool"],
+            risk=row["risk"],
+            params=row["params"],
+            requested_by=row["requested_by_label"],
+            requested_by_type=row["requested_by_type"],
+            area=row["area"],
+            incident_id=row["incident_id"],
+            status=row["status"],
+            output=row["output"],
+            truncated=row["truncated"],
+            error=row["error"],
+            error_kind=row["error_kind"],
+            duration_ms=row["duration_ms"],
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
         )
 
 
@@ -172,7 +181,7 @@ async def _run(
 ) -> tuple[int, bytes]:
     """Run the tool; the status code and the execution as JSON."""
     assert state.manifest is not None
-    row = await state.runner.request(
+    row = await state.runner.request_stored(
         principal.org_id,
         Requester(principal.actor),
         state.manifest,
@@ -182,12 +191,15 @@ async def _run(
         wait=body.wait,
         deadline_ms=body.deadline_ms,
     )
-    code = status.HTTP_200_OK if row.status in executions.FINAL else status.HTTP_202_ACCEPTED
-    out = (
-        await _execution(state, principal, row.id)  # with its approval
-        if row.status == "awaiting_approval"
-        else ExecutionOut.of(row)
-    )
+    if isinstance(row, ToolExecution):
+        out = (
+            await _execution(state, principal, row.id)  # with its approval
+            if row.status == "awaiting_approval"
+            else ExecutionOut.of(row)
+        )
+    else:  # as the result's statement returned it
+        out = ExecutionOut.of_stored(row)
+    code = status.HTTP_200_OK if out.status in executions.FINAL else status.HTTP_202_ACCEPTED
     # Serialised once, rather than re-validated against the response model by FastAPI.
     return code, out.model_dump_json().encode()
 
