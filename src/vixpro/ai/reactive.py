@@ -14,6 +14,7 @@ happens. Where the plan and the organisation allow it, recommended fixes then ru
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 
 from pydantic_ai.models import Model
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts.principal import SYSTEM, Actor
 from vixpro.ai import agent, areas, prompts, remediation, usage
@@ -47,6 +49,7 @@ from vixpro.tools.catalogue import ToolView, tool_views
 from vixpro.tools.executions import Requester, Runner
 
 ACTOR = "runbook engine"
+log = logging.getLogger(__name__)
 
 
 def context_of(incident: Incident, alerts: Sequence[Alert]) -> IncidentContext:
@@ -234,6 +237,74 @@ async def _event(
 
 
 @dataclass(frozen=True)
+class OrgSetup:
+    """What a diagnosis reads of its organisation: the AI settings, the reactive provider
+    chain (keys unsealed) and the tool permissions (read only when a chain will use them)."""
+
+    settings: AiSettingsView
+    chain: list[ProviderSpec]
+    views: list[ToolView]
+
+
+async def _read_org_setup(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    manifest: Manifest | None,
+    master_key: bytes | None,
+    chain: Sequence[ProviderSpec] | None = None,
+) -> OrgSetup:
+    ai_settings = await settings_service.for_org(session, org_id)
+    if chain is None:
+        chain = (
+            await areas.chain_for(session, master_key, org_id, "reactive")
+            if master_key is not None
+            else []
+        )
+    views = await tool_views(session, manifest) if manifest is not None and chain else []
+    return OrgSetup(ai_settings, list(chain), views)
+
+
+_org_reads: dict[tuple[Any, ...], asyncio.Future[OrgSetup]] = {}
+
+
+async def _org_setup(
+    session: AsyncSession, org_id: uuid.UUID, manifest: Manifest | None, master_key: bytes | None
+) -> OrgSetup:
+    """The organisation's setup, read in ``session``, or shared with a diagnosis of the same
+    organisation that is reading it right now: when a burst of incidents starts together,
+    one reads it for all that start meanwhile (so a diagnosis may get a setup whose read
+    began a moment before it started)."""
+    loop = asyncio.get_running_loop()
+    key = (loop, org_id, manifest.version if manifest is not None else None, master_key)
+    pending = _org_reads.get(key)
+    if pending is not None:
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if not pending.cancelled():
+                raise  # this diagnosis is being stopped
+        except Exception:
+            log.warning("a shared read of organisation %s's AI setup failed", org_id)
+        # The other's read failed or was stopped: read it here.
+        return await _read_org_setup(session, org_id, manifest, master_key)
+    future: asyncio.Future[OrgSetup] = loop.create_future()
+    _org_reads[key] = future
+    try:
+        setup = await _read_org_setup(session, org_id, manifest, master_key)
+    except Exception as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: nobody may be waiting
+        raise
+    except BaseException:
+        future.cancel()
+        raise
+    finally:
+        del _org_reads[key]
+    future.set_result(setup)
+    return setup
+
+
+@dataclass(frozen=True)
 class Investigation:
     """Everything one diagnosis works with."""
 
@@ -397,14 +468,11 @@ async def diagnose_incident(
         engine = f"runbook:{categorise(context).value}"
         server_id = incident.server_id
         server = await session.get(Server, server_id) if server_id is not None else None
-        ai_settings = await settings_service.for_org(session, org_id)
         if chain is None:
-            chain = (
-                await areas.chain_for(session, master_key, org_id, "reactive")
-                if master_key is not None
-                else []
-            )
-        views = await tool_views(session, manifest) if manifest is not None and chain else []
+            setup = await _org_setup(session, org_id, manifest, master_key)
+        else:
+            setup = await _read_org_setup(session, org_id, manifest, master_key, chain)
+        ai_settings, chain, views = setup.settings, setup.chain, setup.views
         incident.diagnosis_started_at = started
         first = chain[0] if chain else None
         session.add(
