@@ -182,12 +182,13 @@ def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[byte
     )
 
 
-def sample_worker(worker: subprocess.Popen[bytes]) -> subprocess.Popen[bytes] | None:
-    """VIXPRO_BENCH_WORKER_SAMPLES=path samples the first worker's stacks during the burst with
-    py-spy (collapsed stacks, one line per stack with its sample count; CPU only, idle left
-    out), which unlike cProfile sees through SQLAlchemy's greenlets."""
+def sample_worker(worker: subprocess.Popen[bytes], phase: str) -> subprocess.Popen[bytes] | None:
+    """VIXPRO_BENCH_WORKER_SAMPLES=path samples the first worker's stacks during the burst (or
+    the phase VIXPRO_BENCH_SAMPLE_PHASE names: ``sequential``) with py-spy (collapsed stacks,
+    one line per stack with its sample count; CPU only, idle left out), which unlike cProfile
+    sees through SQLAlchemy's greenlets."""
     path = os.environ.get("VIXPRO_BENCH_WORKER_SAMPLES")
-    if not path:
+    if not path or os.environ.get("VIXPRO_BENCH_SAMPLE_PHASE", "burst") != phase:
         return None
     sampler = subprocess.Popen(
         [
@@ -208,6 +209,12 @@ def sample_worker(worker: subprocess.Popen[bytes]) -> subprocess.Popen[bytes] | 
     )
     time.sleep(1.0)  # py-spy attaches before the alerts are sent
     return sampler
+
+
+def stop_sampling(sampler: subprocess.Popen[bytes] | None) -> None:
+    if sampler is not None:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(30)
 
 
 def alert_body(server_name: str) -> dict[str, Any]:
@@ -257,9 +264,9 @@ def wait_done(dsn: str, incident_ids: list[str], timeout_s: float = 300) -> None
 
 def measure(
     dsn: str, incident_ids: list[str], model: InstantModel
-) -> tuple[list[float], list[float], list[str], list[float]]:
-    """(overheads, alert → first tool, engines, alert → diagnosis started) of the given
-    incidents, times in ms."""
+) -> tuple[list[float], list[float], list[str], list[float], list[float]]:
+    """(overheads, alert → first tool, engines, alert → diagnosis started, alert → report) of
+    the given incidents, times in ms."""
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             """
@@ -267,6 +274,7 @@ def measure(
                    extract(epoch FROM i.diagnosis_completed_at - i.diagnosis_started_at),
                    extract(epoch FROM i.first_tool_at - i.first_alert_received_at),
                    extract(epoch FROM i.diagnosis_started_at - i.first_alert_received_at),
+                   extract(epoch FROM i.diagnosis_completed_at - i.first_alert_received_at),
                    (SELECT coalesce(sum(duration_ms), 0) FROM tool_executions t
                      WHERE t.incident_id = i.id),
                    (SELECT engine FROM diagnoses d WHERE d.incident_id = i.id
@@ -276,13 +284,14 @@ def measure(
             """,
             (incident_ids,),
         ).fetchall()
-    overheads, first_tool, engines, starts = [], [], [], []
-    for _id, name, total, first, started, tool_ms, engine in rows:
+    overheads, first_tool, engines, starts, reports = [], [], [], [], []
+    for _id, name, total, first, started, done, tool_ms, engine in rows:
         overheads.append(float(total) * 1000 - model.model_time[name] * 1000 - float(tool_ms))
         first_tool.append(float(first) * 1000)
         engines.append(str(engine))
         starts.append(float(started) * 1000)
-    return overheads, first_tool, engines, starts
+        reports.append(float(done) * 1000)
+    return overheads, first_tool, engines, starts, reports
 
 
 def job_breakdown(dsn: str, incident_ids: list[str]) -> str:
@@ -358,6 +367,7 @@ def report(
     first_tool: list[float],
     engines: list[str],
     starts: list[float],
+    reports: list[float],
 ) -> None:
     llm = sum(1 for e in engines if e.startswith("llm:"))
     print(
@@ -366,7 +376,8 @@ def report(
         f"mean {statistics.mean(overheads):.0f} ms; alert → first tool p50 "
         f"{percentile(first_tool, 50):.0f} ms, p99 {percentile(first_tool, 99):.0f} ms "
         f"(of which alert → diagnosis started p50 {percentile(starts, 50):.0f} ms, "
-        f"p99 {percentile(starts, 99):.0f} ms)",
+        f"p99 {percentile(starts, 99):.0f} ms); alert → report p50 "
+        f"{percentile(reports, 50):.0f} ms, p99 {percentile(reports, 99):.0f} ms",
         flush=True,
     )
 
@@ -410,22 +421,22 @@ def main() -> None:
             model.model_time.clear()
             done: list[str] = []
             cpu = CpuMeter(workers, platform.process)
+            sampler = sample_worker(workers[0], "sequential")
             for name in names[: args.sequential]:
                 ids = asyncio.run(send_alerts(webhook, [name]))
                 wait_done(dsn, ids)
                 done.extend(ids)
+            stop_sampling(sampler)
             report("one at a time", *measure(dsn, done, model))
             print(f"  {cpu.per(len(done))}", flush=True)
             resolve_all(platform.url, headers)
 
             model.model_time.clear()
             cpu = CpuMeter(workers, platform.process)
-            sampler = sample_worker(workers[0])
+            sampler = sample_worker(workers[0], "burst")
             ids = asyncio.run(send_alerts(webhook, names[: args.burst]))
             wait_done(dsn, ids)
-            if sampler is not None:
-                sampler.send_signal(signal.SIGINT)
-                sampler.wait(30)
+            stop_sampling(sampler)
             report(f"{args.burst} together", *measure(dsn, ids, model))
             print(f"  {cpu.per(len(ids))}", flush=True)
             print(f"  {job_breakdown(dsn, ids)}", flush=True)

@@ -163,3 +163,19 @@ async def test_claims_arriving_together_keep_the_slots_and_their_order(
         states = [(await service.get_incident(session, i)).ai_state for i in ids]
     assert states == ["running"] * 3 + ["queued"] * 2
     assert not await claims.claim(org.org_id, ids[4])  # still no free slot, nor next in line
+
+
+async def test_claiming_several_at_once_answers_as_claiming_them_in_turn(
+    state: AppState, factory: Factory
+) -> None:
+    org = await factory.org("starter")  # three concurrent reactive agents
+    ids = await _incidents(state, org.org_id, 5)
+    async with state.db.tenant_session(org.org_id) as session:
+        # Out of age order, and one asked twice: as in turn, only the three oldest get a slot,
+        # and a second ask for one already claimed is refused.
+        asked = [ids[4], ids[1], ids[0], ids[1], ids[2], ids[3]]
+        answers = await handoff.claim_many(session, org.org_id, asked)
+    assert answers == [False, True, True, False, True, False]
+    async with state.db.tenant_session(org.org_id) as session:
+        states = [(await service.get_incident(session, i)).ai_state for i in ids]
+    assert states == ["running"] * 3 + ["queued"] * 2

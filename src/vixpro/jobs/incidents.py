@@ -96,9 +96,10 @@ class Claims:
     """The slot claims of one process's diagnose jobs, taken together per organisation.
 
     An organisation's claims take its advisory lock one after the other anyway; those that
-    arrive while one transaction is in flight share the next: one lock and one commit for all,
-    each incident claimed in its turn (``handoff.claim``), rather than a transaction each with
-    the others waiting in PostgreSQL, holding a pooled connection each. A job learns its answer
+    arrive while one transaction is in flight share the next (``handoff.claim_many``: one
+    lock, one look at the free slots, one update, one commit for all, with the answers of
+    claiming them in their order), rather than a transaction each with the others waiting in
+    PostgreSQL, holding a pooled connection each. A job learns its answer
     once the transaction has committed. If a shared transaction fails, each claim is tried
     alone, so that only a faulty one sees the error.
     """
@@ -140,7 +141,7 @@ class Claims:
             while batch := self._waiting.pop(org_id, []):
                 try:
                     async with self.db.tenant_session(org_id) as session:
-                        results = [await handoff.claim(session, org_id, i) for i, _ in batch]
+                        results = await handoff.claim_many(session, org_id, [i for i, _ in batch])
                 except Exception as exc:
                     if len(batch) == 1:
                         if not batch[0][1].done():
