@@ -184,9 +184,10 @@ def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[byte
 
 def sample_worker(worker: subprocess.Popen[bytes], phase: str) -> subprocess.Popen[bytes] | None:
     """VIXPRO_BENCH_WORKER_SAMPLES=path samples the first worker's stacks during the burst (or
-    the phase VIXPRO_BENCH_SAMPLE_PHASE names: ``sequential``) with py-spy (collapsed stacks,
-    one line per stack with its sample count; CPU only, idle left out), which unlike cProfile
-    sees through SQLAlchemy's greenlets."""
+    the phase VIXPRO_BENCH_SAMPLE_PHASE names: ``sequential``) with py-spy, which unlike
+    cProfile sees through SQLAlchemy's greenlets: collapsed stacks (one line per stack with
+    its sample count), or VIXPRO_BENCH_SAMPLES_FORMAT=speedscope for the samples in time
+    order. py-spy counts some idle time as samples of the main thread's shortest stack."""
     path = os.environ.get("VIXPRO_BENCH_WORKER_SAMPLES")
     if not path or os.environ.get("VIXPRO_BENCH_SAMPLE_PHASE", "burst") != phase:
         return None
@@ -197,7 +198,7 @@ def sample_worker(worker: subprocess.Popen[bytes], phase: str) -> subprocess.Pop
             "--pid",
             str(worker.pid),
             "--format",
-            "raw",
+            os.environ.get("VIXPRO_BENCH_SAMPLES_FORMAT", "raw"),
             "--rate",
             "250",
             "--nonblocking",
