@@ -285,3 +285,28 @@ async def test_the_fast_path_and_the_documented_route_answer_alike(client, facto
     assert streamed.status_code == 202 and streamed.json()["accepted"] == 0
     wrong = await client.post(path_of(url) + "/extra", content=b"{}")
     assert wrong.status_code in (404, 405)
+
+
+async def test_servers_enrolled_or_renamed_after_alerts_arrived_are_matched(
+    client, factory, state
+) -> None:
+    # The writer keeps each organisation's server index between transactions: it must notice
+    # a server enrolled, or a server's hostname changing, since the index was built.
+    org = await new_org(factory, client)
+    url = (await org.integration())["webhook_url"]
+    await post(client, url, am_body(am_alert("Before", "db-1:9100")))
+    server_id = await enrol_server(state, org.info, "db-1.example.com", [])
+    await post(client, url, am_body(am_alert("After", "db-1:9100")))
+    with psycopg.connect(owner_dsn(state.db.urls)) as conn:
+        conn.execute(
+            'UPDATE servers SET facts = facts || \'{"hostname": "db-2.example.com"}\' '
+            "WHERE id = %s",
+            (server_id,),
+        )
+    await post(client, url, am_body(am_alert("Renamed", "db-2:9100")))
+    by_title = {i["title"]: i for i in await org.incidents()}
+    assert set(by_title) == {"Before on db-1:9100", "After on db-1:9100"}
+    assert by_title["Before on db-1:9100"]["server_id"] is None
+    # The renamed host's alert joined the server's incident: it was matched to the server.
+    assert by_title["After on db-1:9100"]["server_id"] == str(server_id)
+    assert by_title["After on db-1:9100"]["alert_count"] == 2
