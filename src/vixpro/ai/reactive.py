@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_ai.models import Model
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts.principal import SYSTEM, Actor
@@ -52,8 +52,24 @@ ACTOR = "runbook engine"
 log = logging.getLogger(__name__)
 
 
-def context_of(incident: Incident, alerts: Sequence[Alert]) -> IncidentContext:
-    """What the runbooks read: the incident's title and its alerts' words (first alert first)."""
+# What a diagnosis reads of its incident: the title, the server and its name (columns only:
+# loading the ORM objects cost more than the rest of a diagnosis's start).
+_INCIDENT = (
+    select(Incident.title, Incident.server_id, Server.name)
+    .outerjoin(Server, Server.id == Incident.server_id)
+    .where(Incident.id == bindparam("id"))
+)
+_ALERTS = (
+    select(Alert.title, Alert.description, Alert.severity, Alert.labels, Alert.annotations)
+    .where(Alert.incident_id == bindparam("id"))
+    .order_by(Alert.first_seen_at, Alert.id)
+    .limit(50)
+)
+
+
+def context_of(title: str, alerts: Sequence[Row[Any]]) -> IncidentContext:
+    """What the runbooks read: the incident's title and its alerts' words (first alert first);
+    ``alerts`` are rows of ``_ALERTS``."""
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
     for alert in alerts:
@@ -63,7 +79,7 @@ def context_of(incident: Incident, alerts: Sequence[Alert]) -> IncidentContext:
             annotations.setdefault(str(key), str(value))
     first = alerts[0] if alerts else None
     return IncidentContext(
-        title=first.title if first else incident.title,
+        title=first.title if first else title,
         description=first.description if first else "",
         severity=first.severity if first else "warning",
         labels=labels,
@@ -453,30 +469,27 @@ async def diagnose_incident(
     started = datetime.now(UTC)
     deadline = asyncio.get_running_loop().time() + time_limit_s
     async with db.tenant_session(org_id) as session:
-        incident = await session.get(Incident, incident_id)
-        if incident is None:
+        row = (await session.execute(_INCIDENT, {"id": incident_id})).first()
+        if row is None:
             raise LookupError(f"incident {incident_id} not found")
-        alerts = (
-            await session.scalars(
-                select(Alert)
-                .where(Alert.incident_id == incident_id)
-                .order_by(Alert.first_seen_at, Alert.id)
-                .limit(50)
-            )
-        ).all()
-        context = context_of(incident, alerts)
+        title, server_id, server_name = row
+        alerts = (await session.execute(_ALERTS, {"id": incident_id})).all()
+        context = context_of(title, alerts)
         engine = f"runbook:{categorise(context).value}"
-        server_id = incident.server_id
-        server = await session.get(Server, server_id) if server_id is not None else None
         if chain is None:
             setup = await _org_setup(session, org_id, manifest, master_key)
         else:
             setup = await _read_org_setup(session, org_id, manifest, master_key, chain)
         ai_settings, chain, views = setup.settings, setup.chain, setup.views
-        incident.diagnosis_started_at = started
         first = chain[0] if chain else None
-        session.add(
-            IncidentEvent(
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(diagnosis_started_at=started)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            insert(IncidentEvent).values(
                 org_id=org_id,
                 incident_id=incident_id,
                 kind="diagnosis_started",
@@ -490,7 +503,7 @@ async def diagnose_incident(
         await notify_changed(session, org_id)
 
     used: tuple[ProviderSpec, int, int] | None = None  # tokens to record
-    if server_id is None or server is None:
+    if server_id is None or server_name is None:
         report = _no_server_report(engine)
     elif runner is None or manifest is None:
         report = _no_runner_report(engine)
@@ -502,7 +515,7 @@ async def diagnose_incident(
             org_id,
             incident_id,
             server_id,
-            server.name,
+            server_name,
             context,
             ai_settings,
             views,
