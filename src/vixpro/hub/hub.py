@@ -41,6 +41,12 @@ Receive = Callable[[], Awaitable[str | None]]
 
 # Results written to their execution rows; callers share one execution (group commit, see
 # ``Database.tenant_statement``). Each row comes back as the hot path reads it (no ORM).
+#
+# ``t.id = ANY (ARRAY(...))`` restates the join as a primary-key lookup. The statement is
+# prepared and runs on a cached generic plan, and the planner takes the recordset for 100 rows:
+# joined by ``t.id = res.id`` alone it hashed every execution of the organisation (a scan of
+# the whole table up to ~20,000 rows with fresh statistics: 0.5 ms per call at 5,000, and
+# 31 ms at 30,000 when the plan was made while the table was small).
 _STORE = SharedStatement(
     """
 WITH res AS (
@@ -54,7 +60,8 @@ SET status = res.status, output = res.output::jsonb, truncated = res.truncated,
     error = res.error, error_kind = res.error_kind, duration_ms = res.duration_ms,
     started_at = coalesce(t.started_at, res.started_at), finished_at = res.finished_at
 FROM res
-WHERE t.id = res.id AND t.status IN ('queued', 'running')
+WHERE t.id = ANY (ARRAY(SELECT res.id FROM res)) AND t.id = res.id
+  AND t.status IN ('queued', 'running')
 RETURNING res.n, t.id, t.org_id, t.server_id, t.tool, t.risk, t.params, t.requested_by_type,
     t.requested_by_id, t.requested_by_label, t.area, t.incident_id, t.status, t.output,
     t.truncated, t.error, t.error_kind, t.duration_ms, t.deadline_ms, t.created_at,
@@ -69,10 +76,11 @@ _SERVER_ROUTE = SharedStatement(
     "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, id uuid) "
     "JOIN servers AS s ON s.id = r.id"
 )
-_QUEUED_CALL = SharedStatement(
-    "SELECT r.n, e.server_id, e.tool, e.params, e.deadline_ms "
-    "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, id uuid) "
-    "JOIN tool_executions AS e ON e.id = r.id WHERE e.status = 'queued'"
+_QUEUED_CALL = SharedStatement(  # by primary key, for the reason given at _STORE
+    "WITH r AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(n int, id uuid)) "
+    "SELECT r.n, e.server_id, e.tool, e.params, e.deadline_ms FROM r "
+    "JOIN tool_executions AS e ON e.id = r.id "
+    "WHERE e.id = ANY (ARRAY(SELECT r.id FROM r)) AND e.status = 'queued'"
 )
 Row = dict[str, Any]
 
