@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from vixpro.core import jsontext
 from vixpro.db.urls import DatabaseUrls, libpq_url
 
 _SET_TENANT = text(
@@ -57,7 +57,7 @@ class _Pending:
 
 
 def _json_rows(params: list[Mapping[str, Any]]) -> str:
-    return json.dumps([{**p, "n": n} for n, p in enumerate(params, 1)], default=str)
+    return jsontext.dumps([{**p, "n": n} for n, p in enumerate(params, 1)])
 
 
 class Database:

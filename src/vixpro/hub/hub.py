@@ -23,6 +23,7 @@ from psycopg import AsyncConnection
 from sqlalchemy import select, text, update
 from vixpro_agent.protocol import messages as m
 
+from vixpro.core import jsontext
 from vixpro.db.models import Manifest, Server, ToolExecution
 from vixpro.db.sessions import Database, SharedStatement
 from vixpro.db.urls import libpq_url
@@ -120,7 +121,7 @@ class AgentSession:
     closed: bool = False
 
     async def send(self, message: dict[str, Any]) -> None:
-        await self.send_text(json.dumps(message))
+        await self.send_text(jsontext.dumps(message))
 
 
 class Hub:
@@ -363,7 +364,7 @@ class Hub:
     ) -> Row | None:
         """Write the result to the execution row (one durable commit) and return the row, or
         ``None`` when the row was no longer queued or running."""
-        output = json.dumps(result.get("output"))
+        output = jsontext.dumps(result.get("output"))
         truncated = bool(result.get("truncated"))
         if len(output) > MAX_OUTPUT_BYTES:
             output = json.dumps({"note": "output over the platform's limit was dropped"})
