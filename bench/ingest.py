@@ -213,6 +213,18 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def _postgres_kind(pid: int) -> str:
+    """``pg:<role or background process>`` from a PostgreSQL process's title."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "pg:gone"
+    words = title.removeprefix("postgres:").split()
+    return "pg:" + (
+        " ".join(words[:2]) if words and words[0] == "autovacuum" else words[0] if words else "?"
+    )
+
+
 def _children(pid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -245,7 +257,7 @@ class CpuMeter:
         web = [self.web, *_children(self.web)]
         return {
             **{p: ("web", _ticks(p)) for p in web},
-            **{p: ("postgres", _ticks(p)) for p in self._postgres()},
+            **{p: (_postgres_kind(p), _ticks(p)) for p in self._postgres()},
         }
 
     @staticmethod
@@ -256,7 +268,10 @@ class CpuMeter:
         tick = os.sysconf("SC_CLK_TCK")
         totals = {"web": 0.0, "postgres": 0.0}
         for pid, (role, ticks) in after.items():
-            totals[role] += (ticks - before.get(pid, (role, 0))[1]) / tick
+            seconds = (ticks - before.get(pid, (role, 0))[1]) / tick
+            totals[role] = totals.get(role, 0.0) + seconds
+            if role != "web":
+                totals["postgres"] += seconds
         return totals
 
 
@@ -285,6 +300,11 @@ def report(name: str, out: Outcome, cpu: dict[str, float] | None = None) -> dict
         # CPU per accepted alert, in microseconds: the web process(es) and PostgreSQL.
         row["web_cpu_us_per_alert"] = round(cpu["web"] * 1e6 / out.accepted_alerts)
         row["pg_cpu_us_per_alert"] = round(cpu["postgres"] * 1e6 / out.accepted_alerts)
+        row["pg_cpu_us_per_alert_by_process"] = {
+            kind[3:]: round(seconds * 1e6 / out.accepted_alerts)
+            for kind, seconds in sorted(cpu.items())
+            if kind.startswith("pg:") and seconds > 0
+        }
     print(json.dumps(row), flush=True)
     return row
 
@@ -349,6 +369,27 @@ def stored_count(urls: DatabaseUrls, org_id: uuid.UUID) -> int:
             "SELECT coalesce(sum(count), 0) FROM alerts WHERE org_id = %s", (org_id,)
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+def incident_statistics(urls: DatabaseUrls) -> dict[str, Any]:
+    """How many incidents there are, and how many the planner believes there are (its estimate
+    of an organisation's rows follows the last ANALYZE): stale statistics change plans."""
+    with psycopg.connect(libpq_url(urls.owner)) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM incidents), c.reltuples::bigint, "
+            "s.autoanalyze_count, "
+            "(SELECT n_distinct FROM pg_stats WHERE tablename = 'incidents' "
+            "AND attname = 'org_id') "
+            "FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
+            "WHERE c.relname = 'incidents'"
+        ).fetchone()
+    assert row is not None
+    return {
+        "incidents": row[0],
+        "incidents_at_last_analyze": row[1],
+        "autoanalyzed": row[2],
+        "org_id_n_distinct": row[3],
+    }
 
 
 def start_bare(port: int) -> subprocess.Popen[bytes]:
@@ -435,9 +476,11 @@ def main() -> None:
             outs = []
             for key, name, load in scenarios:
                 if key in only:
+                    before = incident_statistics(urls)
                     out, cpu = measured(meter, load)
                     results.append(report(name, out, cpu))
                     outs.append(out)
+                    print(json.dumps({"statistics_before": before}), flush=True)
             answered = sum(o.accepted_alerts for o in (warmup, *outs))
             total = stored_count(urls, org_id)
             print(

@@ -1,15 +1,17 @@
-"""The ingest writer prepares its statements and runs their generic plans: those plans must probe
-by key, whichever organisation they serve and however stale the statistics.
+"""The ingest writer's statements must probe by key, whichever organisation they serve and however
+stale the statistics: an organisation that floods alerts grows its rows faster than ANALYZE runs.
 
-A generic plan is made once per connection, with the statistics of that moment; an organisation
-then keeps sending alerts. Each plan is checked against one large organisation and one small,
-after the tables grew twenty-fold since they were last analysed.
+Each statement is planned as the writer sends it (with its values, no prepared statement) and
+also as a generic plan, for one large organisation and one small, after the tables grew
+twenty-fold since they were last analysed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -78,13 +80,48 @@ def _grow(conn: psycopg.Connection[Any], org: uuid.UUID, incidents: int, first: 
     )
 
 
+def _values(conn: psycopg.Connection[Any], org: uuid.UUID) -> dict[str, Any]:
+    """Parameters as a batch of 20 alerts that re-fire sends them."""
+    incidents = [
+        r[0] for r in conn.execute("SELECT id FROM incidents ORDER BY number DESC LIMIT 20")
+    ]
+    alerts = conn.execute(
+        "SELECT id, fingerprint FROM alerts WHERE incident_id = ANY(%s)", (incidents,)
+    ).fetchall()
+    now = datetime.now(UTC)
+    return {
+        "org": org,
+        "now": now,
+        "day": now.date(),
+        "servers": [uuid.uuid4()],
+        "fingerprints": [fp for _, fp in alerts],
+        "keys": ["fp:" + fp for _, fp in alerts],
+        "ids": incidents,
+        "rows": json.dumps([{"id": str(i)} for i in incidents]),
+        "alert_ids": [a for a, _ in alerts],
+        "alert_rows": json.dumps([{"id": str(a)} for a, _ in alerts]),
+    }
+
+
+def _arguments(name: str, v: dict[str, Any]) -> Any:
+    if name == "current alerts":
+        return (v["fingerprints"], v["org"], v["org"])
+    if name == "open incidents by group":
+        return (v["keys"], v["org"])
+    if name == "alert updates":
+        return {**v, "ids": v["alert_ids"], "rows": v["alert_rows"]}
+    return v
+
+
 def _plans(urls: DatabaseUrls, org: uuid.UUID) -> dict[str, str]:
     plans = {}
-    with psycopg.connect(libpq_url(urls.app)) as conn:
+    with psycopg.connect(libpq_url(urls.app), prepare_threshold=None) as conn:
         conn.execute("SELECT set_config('app.org_id', %s, false)", (str(org),))
+        values = _values(conn, org)
         for name, query in STATEMENTS.items():
-            rows = conn.execute("EXPLAIN (GENERIC_PLAN) " + dollar(query)).fetchall()
-            plans[name] = "\n".join(r[0] for r in rows)
+            with_values = conn.execute("EXPLAIN " + query, _arguments(name, values)).fetchall()
+            generic = conn.execute("EXPLAIN (GENERIC_PLAN) " + dollar(query)).fetchall()
+            plans[name] = "\n".join(r[0] for r in [*with_values, *generic])
     return plans
 
 
@@ -102,7 +139,7 @@ async def grown(factory: Factory, db_urls: DatabaseUrls) -> tuple[uuid.UUID, uui
 
 @pytest.mark.parametrize("which", ["big", "small"])
 @pytest.mark.parametrize("name", list(STATEMENTS))
-async def test_generic_plans_probe_by_key_on_stale_statistics(
+async def test_plans_probe_by_key_on_stale_statistics(
     grown: tuple[uuid.UUID, uuid.UUID], db_urls: DatabaseUrls, name: str, which: str
 ) -> None:
     org = grown[0] if which == "big" else grown[1]
@@ -113,7 +150,11 @@ async def test_generic_plans_probe_by_key_on_stale_statistics(
         # The next incident number may read the organisation's highest number off the index.
         if name == "rules" and index == "ix_incidents_org_number":
             continue
-        assert f"on {index}" not in plan, plan
+        for line in plan.splitlines():
+            if f"on {index}" in line:
+                # Only as one side of a bitmap AND with the keys: read once per statement,
+                # never once per row.
+                assert "Bitmap Index Scan" in line and "BitmapAnd" in plan, plan
 
 
 def test_placeholders_become_numbered_parameters() -> None:
