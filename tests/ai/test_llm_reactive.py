@@ -315,6 +315,13 @@ def test_failing_providers_hand_over_to_the_runbook_engine_on_the_timeline(
     assert diagnosis["engine"].startswith("runbook:")
     assert diagnosis["report"]["provider"] is None
     assert found["incident"]["ai_state"] == "done"
+    # The CPU runbook starts with load_uptime, which already ran as the initial evidence
+    # before the providers failed: it reads that result rather than running the tool again.
+    runs = [e["data"] for e in found["timeline"] if e["kind"] == "tool"]
+    assert [r["tool"] for r in runs][:2] == ["load_uptime", "top_processes_cpu"]
+    assert [r["tool"] for r in runs].count("load_uptime") == 1
+    cited = {e["tool"]: e["execution_id"] for e in diagnosis["report"]["evidence"]}
+    assert cited["load_uptime"] == runs[0]["execution_id"]
 
 
 def test_auto_remediation_runs_the_fix_and_verifies_it_held(

@@ -384,8 +384,9 @@ async def _with_llm(
     approval_wait_s: float | None,
     deadline: float,
     pace: Pace,
-) -> tuple[AgentOutcome, ProviderSpec] | None:
-    """The agent loop down the provider chain; None when every provider failed."""
+) -> tuple[tuple[AgentOutcome, ProviderSpec] | None, Ran | None]:
+    """The agent loop down the provider chain (None when every provider failed), and the
+    initial evidence it started with."""
     sink = TimelineSink(work.db, work.org_id, work.incident_id)
     loop = asyncio.get_running_loop()
     first = await initial_evidence(work, sink, pace)
@@ -444,8 +445,27 @@ async def _with_llm(
             "No provider in the reactive list answered: the offline runbook engine takes over.",
             {"provider": None, "reason": "every provider failed"},
         )
-        return None
-    return result
+    return result, first[0] if first else None
+
+
+class PrimedPort:
+    """A runbook's tool port that answers the playbook's first call with the initial evidence
+    when it is that same tool (every provider failed after it ran), rather than running it
+    again; every other call goes through."""
+
+    def __init__(self, inner: ToolPort, first: Ran | None) -> None:
+        self.inner = inner
+        self._first = first if first is not None and first.status == "succeeded" else None
+
+    @property
+    def available(self) -> frozenset[str]:
+        return self.inner.available
+
+    async def run(self, tool: str, params: dict[str, Any]) -> ToolOutcome:
+        first, self._first = self._first, None  # only ever the playbook's first call
+        if first is not None and first.tool == tool:
+            return ToolOutcome(first.execution_id, tool, True, first.output)
+        return await self.inner.run(tool, params)
 
 
 async def diagnose_incident(
@@ -520,12 +540,12 @@ async def diagnose_incident(
             ai_settings,
             views,
         )
-        found = (
+        found, initial = (
             await _with_llm(
                 work, chain, approval_wait_s=approval_wait_s, deadline=deadline, pace=pace
             )
             if chain
-            else None
+            else (None, None)
         )
         if found is not None:
             outcome, spec = found
@@ -555,7 +575,8 @@ async def diagnose_incident(
                 runner, manifest, org_id, server_id, incident_id=incident_id
             )
             pace.started()
-            report = await diagnose(context, TimelinePort(port, db, org_id, incident_id))
+            timeline = TimelinePort(port, db, org_id, incident_id)
+            report = await diagnose(context, PrimedPort(timeline, initial))
 
     pace.started()
     completed = datetime.now(UTC)
