@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_ALERTS = 2000
 GATHER_ROUNDS = 4
+PLAN_LIFETIME_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +111,22 @@ class IngestWriter:
         pool_size: int = 4,
         on_committed: Committed | None = None,
     ) -> None:
-        # No server-side prepared statements: a generic plan is made once, with the statistics
-        # of that moment, and kept. Made while the tables are empty or never analysed, it
-        # can probe incidents through an organisation-wide index for every row; forced on the
-        # session (plan_cache_mode), it also froze the outbox trigger's plan, and a batch of
-        # 100 alerts cost PostgreSQL 1.2 ms per alert instead of 0.14 ms. Planning each
-        # statement with its values costs less than that risk (see BENCHMARKS.md, Ingest).
+        # Reads and updates are planned with their values (no server-side prepared
+        # statement): a generic plan is made once, with the statistics of that moment, and
+        # kept; made while the tables are empty or never analysed, it can probe incidents
+        # through an organisation-wide index for every row. The inserts, whose plans have
+        # no choice to make, are prepared (storage.py). Plans cached inside a session (the
+        # outbox trigger's, the foreign-key checks') are made the same way and as kept:
+        # connections are replaced every PLAN_LIFETIME_S so that none outlives a table's
+        # growth by long (a trigger plan chosen on a near-empty table cost 1.2 ms per alert
+        # at 10,000 incidents, see BENCHMARKS.md, Ingest).
         self._pool = AsyncConnectionPool(
             libpq_url(app_url),
             min_size=1,
             max_size=pool_size,
             open=False,
             name="vixpro-ingest",
+            max_lifetime=PLAN_LIFETIME_S,
             kwargs={"prepare_threshold": None},
         )
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()

@@ -156,6 +156,7 @@ async def read(
             "SELECT set_config('app.org_id', %(org)s, true), "
             "pg_advisory_xact_lock(hashtextextended('vixpro-ingest:' || %(org)s, 0))",
             {"org": str(org)},
+            prepare=True,
         )
         settings = await conn.execute(_ORG_SELECT, {"org": org})
         windows = await conn.execute(_WINDOWS_SELECT, {"org": org, "now": now})
@@ -410,7 +411,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
             }
             for i in new_incidents
         ]
-        await conn.execute(_INSERT_INCIDENTS, {**base, "rows": _json(rows)})
+        await conn.execute(_INSERT_INCIDENTS, {**base, "rows": _json(rows)}, prepare=True)
     if changed_incidents:
         rows = [
             {
@@ -435,7 +436,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
             {**_alert_values(a), "incident_id": a.incident_id, "suppressed_by": a.suppressed_by}
             for a in new_alerts
         ]
-        await conn.execute(_INSERT_ALERTS, {**base, "rows": _json(rows)})
+        await conn.execute(_INSERT_ALERTS, {**base, "rows": _json(rows)}, prepare=True)
     if changed_alerts:
         rows = [_alert_values(a) for a in changed_alerts]
         ids = [a.id for a in changed_alerts]
@@ -451,7 +452,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
             }
             for i, k, actor, d, data in batch.events
         ]
-        await conn.execute(_INSERT_EVENTS, {**base, "rows": _json(events)})
+        await conn.execute(_INSERT_EVENTS, {**base, "rows": _json(events)}, prepare=True)
     if batch.rate_delta:
         minute = minute_of(now)
         await conn.execute(
@@ -466,6 +467,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
                 "servers": list(batch.rate_delta),
                 "counts": list(batch.rate_delta.values()),
             },
+            prepare=True,
         )
     if batch.budget_delta:
         await conn.execute(
@@ -480,6 +482,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
                 "servers": list(batch.budget_delta),
                 "counts": list(batch.budget_delta.values()),
             },
+            prepare=True,
         )
     for server_id, storm in batch.storms.items():
         await _write_storm(conn, org, now, server_id, storm)
@@ -500,7 +503,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
                 "counts": list(batch.integration_counts.values()),
             },
         )
-    await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)))
+    await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)), prepare=True)
     if any(i.new and i.ai_state.value == "queued" for i in new_incidents):
         return await conn.execute(_STARTABLE, {"org": org})
     return None
