@@ -20,7 +20,8 @@ from vixpro.tools.executions import expire_due
 
 log = logging.getLogger("vixpro.jobs")
 
-FETCHERS = 4
+FETCHERS = 4  # at most
+JOBS_PER_FETCHER = 8  # a worker of default concurrency (4) fetches with one loop
 
 
 class JobApp(App):
@@ -31,7 +32,9 @@ class JobApp(App):
     starts fifty round trips after the first: seconds on a busy machine, and each round trip
     waits behind the jobs already running on the event loop. So a worker process runs
     ``fetchers`` procrastinate workers on its one event loop, sharing its concurrency between
-    them; they fetch at the same time, like as many worker processes would.
+    them; they fetch at the same time, like as many worker processes would. A loop per
+    ``JOBS_PER_FETCHER`` slots: every loop asks for a job each time one is deferred, so a
+    small worker keeps one.
     """
 
     def __init__(self, *args: Any, fetchers: int = FETCHERS, **kwargs: Any) -> None:
@@ -40,7 +43,7 @@ class JobApp(App):
 
     async def run_worker_async(self, **kwargs: Any) -> None:
         concurrency = int(kwargs.get("concurrency") or self.worker_defaults.get("concurrency", 1))
-        loops = max(1, min(self.fetchers, concurrency))
+        loops = max(1, min(self.fetchers, -(-concurrency // JOBS_PER_FETCHER)))
         if loops == 1:
             await super().run_worker_async(**kwargs)
             return
