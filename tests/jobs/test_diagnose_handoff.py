@@ -179,3 +179,25 @@ async def test_claiming_several_at_once_answers_as_claiming_them_in_turn(
     async with state.db.tenant_session(org.org_id) as session:
         states = [(await service.get_incident(session, i)).ai_state for i in ids]
     assert states == ["running"] * 3 + ["queued"] * 2
+
+
+async def test_a_job_stopped_while_its_claim_commits_gives_the_slot_back(
+    state: AppState, factory: Factory
+) -> None:
+    org = await factory.org("preview")  # one concurrent reactive agent
+    first, second = await _incidents(state, org.org_id, 2)
+    claims = Claims(state.db)
+    waiting = asyncio.create_task(claims.claim(org.org_id, first))
+    await asyncio.sleep(0)  # it has asked; its claim's transaction is under way
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    ai_state = "queued"
+    for _ in range(200):  # the claim commits, then the slot it got is handed back
+        async with state.db.tenant_session(org.org_id) as session:
+            ai_state = (await service.get_incident(session, first)).ai_state
+        if ai_state == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert ai_state == "failed"
+    assert await claims.claim(org.org_id, second)  # the one slot is free again
