@@ -9,8 +9,8 @@ before each further model request while another in the same process is still sta
 
 A diagnosis is *starting* from its job's start until it first waits on the outside world: its
 first tool sent to the host agent, or its first model request. The others go on once no
-diagnosis has been starting for ``QUIET_S`` (the worker fetches a burst's jobs one at a time, so
-the count of starting diagnoses touches zero between two of them). The pause is bounded
+diagnosis has been starting for ``QUIET_S`` (the worker fetches a burst's jobs a few at a time,
+so the count of starting diagnoses can touch zero between two of them). The pause is bounded
 (``MAX_PAUSE_S``), so a steady stream of new incidents slows the others down, never stops them.
 """
 

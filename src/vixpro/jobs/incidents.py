@@ -99,9 +99,9 @@ class Claims:
     arrive while one transaction is in flight share the next (``handoff.claim_many``: one
     lock, one look at the free slots, one update, one commit for all, with the answers of
     claiming them in their order), rather than a transaction each with the others waiting in
-    PostgreSQL, holding a pooled connection each. A job learns its answer
-    once the transaction has committed. If a shared transaction fails, each claim is tried
-    alone, so that only a faulty one sees the error.
+    PostgreSQL, holding a pooled connection each. A job learns its answer once the
+    transaction has committed. If a shared transaction fails, each claim is tried alone, so
+    that only a faulty one sees the error.
     """
 
     def __init__(self, db: Database) -> None:
