@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -229,6 +230,10 @@ async def serve(
             preload = asyncio.create_task(asyncio.to_thread(preload_sdks), name="preload")
             preload.add_done_callback(_log_preload_failure)
 
+        # What start-up built (modules, the app, the routes, the models) lives as long as the
+        # process: out of the garbage collector's generations, its full collections stop
+        # walking it again and again under load.
+        gc.freeze()
         waiter = asyncio.create_task(stopping.wait())
         await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         log.info("shutting down: finishing in-flight requests and jobs")
