@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from vixpro.db.analyze import analyze_as_default, analyze_often
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -27,15 +29,9 @@ TABLES = ("incidents", "alerts", "incident_events", "notification_outbox")
 
 def upgrade() -> None:
     for table in TABLES:
-        op.execute(
-            f"ALTER TABLE {table} SET (autovacuum_analyze_scale_factor = 0.02, "
-            "autovacuum_analyze_threshold = 500)"
-        )
+        op.execute(analyze_often(table))
 
 
 def downgrade() -> None:
     for table in TABLES:
-        op.execute(
-            f"ALTER TABLE {table} RESET (autovacuum_analyze_scale_factor, "
-            "autovacuum_analyze_threshold)"
-        )
+        op.execute(analyze_as_default(table))

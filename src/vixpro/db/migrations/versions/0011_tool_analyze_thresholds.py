@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from vixpro.db.analyze import analyze_as_default, analyze_often
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
@@ -25,15 +27,9 @@ TABLES = ("tool_executions", "audit_events")
 
 def upgrade() -> None:
     for table in TABLES:
-        op.execute(
-            f"ALTER TABLE {table} SET (autovacuum_analyze_scale_factor = 0.02, "
-            "autovacuum_analyze_threshold = 500)"
-        )
+        op.execute(analyze_often(table))
 
 
 def downgrade() -> None:
     for table in TABLES:
-        op.execute(
-            f"ALTER TABLE {table} RESET (autovacuum_analyze_scale_factor, "
-            "autovacuum_analyze_threshold)"
-        )
+        op.execute(analyze_as_default(table))
