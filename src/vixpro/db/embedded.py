@@ -15,6 +15,12 @@ import psycopg
 from psycopg import sql
 
 DATABASE = "vixpro"
+# Each VixPro process keeps pools of up to about 80 connections (ORM sessions as the app and the
+# system role, the hot-path pools, the job queue's fetch loops and listeners). PostgreSQL's
+# default of 100 is exhausted by a web process and a worker under a burst of diagnoses, and a
+# refused connection fails whatever needed it. 300 leaves room for a web process and several
+# workers on the machine the embedded server runs on.
+MAX_CONNECTIONS = 300
 log = logging.getLogger(__name__)
 
 
@@ -25,15 +31,8 @@ class EmbeddedPostgres:
 
     def start(self, database: str = DATABASE) -> str:
         """Start (or join) the server, make sure ``database`` exists, return the owner's URL."""
-        with warnings.catch_warnings():
-            # pgserver warns when XDG_RUNTIME_DIR is unset; its fallback is fine here.
-            warnings.simplefilter("ignore")
-            import pgserver
-
-            self.pgdata.mkdir(parents=True, exist_ok=True)
-            self._server = pgserver.get_server(  # type: ignore[attr-defined]
-                self.pgdata, cleanup_mode="stop"
-            )
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self._server = self._get_server()
         admin_uri: str = self._server.get_uri("postgres")
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             exists = conn.execute(
@@ -41,8 +40,31 @@ class EmbeddedPostgres:
             ).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            allowed = conn.execute("SHOW max_connections").fetchone()
+            raise_limit = allowed is not None and int(allowed[0]) < MAX_CONNECTIONS
+            if raise_limit:
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET max_connections = {}").format(
+                        sql.Literal(MAX_CONNECTIONS)
+                    )
+                )
+        if raise_limit:
+            # Takes effect at a start: the first one, on a new data directory, restarts now.
+            # (Were another process holding the server, it restarts when the last one lets go.)
+            self.stop()
+            self._server = self._get_server()
         uri: str = self._server.get_uri(database)
         return uri
+
+    def _get_server(self) -> Any:
+        with warnings.catch_warnings():
+            # pgserver warns when XDG_RUNTIME_DIR is unset; its fallback is fine here.
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            return pgserver.get_server(  # type: ignore[attr-defined]
+                self.pgdata, cleanup_mode="stop"
+            )
 
     @property
     def tools_dir(self) -> Path:
