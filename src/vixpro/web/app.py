@@ -39,9 +39,11 @@ def create_app(state: AppState) -> FastAPI:
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, limit=state.settings.max_body_bytes)
-    app.add_middleware(webhooks.WebhookShortcut, state=state, limit=state.settings.max_body_bytes)
     app.add_middleware(
-        FastPath, state=state, routes=[tools.RUN_FAST], limit=state.settings.max_body_bytes
+        FastPath,
+        state=state,
+        routes=[webhooks.WEBHOOK_FAST, tools.RUN_FAST],
+        limit=state.settings.max_body_bytes,
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(hostagent.HostAgentSocketShortcut)

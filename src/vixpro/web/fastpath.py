@@ -2,9 +2,10 @@
 
 FastAPI matches a request's path through every included router and solves the route's
 dependency graph on every call: about a millisecond of Python per request on a small server,
-more than the work of a call like running a tool on a server, which automation and the AI agent
-make in loops. A fast route answers the plain case of such a call with the same handler the
-FastAPI route uses, the same authentication and rate limit (``deps.authenticate``) and the same
+more than the work of the calls that come in floods (monitoring tools' webhooks in an alert
+storm) or in loops (running a tool on a server, as automation and the AI agent do). A fast
+route answers the plain case of such a call with the same handler the FastAPI route uses, the
+same authentication and rate limit where it has them (``deps.authenticate``) and the same
 problem details (``problems.as_api_error``).
 
 The FastAPI route stays: it documents the endpoint in OpenAPI, and it serves every request a
@@ -34,6 +35,7 @@ class FastRequest:
     path: str
     params: dict[str, str]
     headers: dict[str, str]  # names lower-cased
+    query: str
     body: bytes
     client_ip: str | None
 
@@ -108,6 +110,7 @@ class FastPath:
             path=scope["path"],
             params=params,
             headers=headers,
+            query=scope.get("query_string", b"").decode("latin-1"),
             body=b"".join(m.get("body", b"") for m in messages),
             client_ip=client[0] if client else None,
         )
