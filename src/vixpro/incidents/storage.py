@@ -8,7 +8,6 @@ statement per table, however many rows.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor
 
+from vixpro.core import jsontext
 from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.incidents import Rules, Scope, Window, effective_budget, group_key
 from vixpro.incidents.batch import (
@@ -278,7 +278,7 @@ def _apply_groups(batch: OrgBatch, rows: tuple[list[Any], list[Any], list[Any], 
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=str, separators=(",", ":"))
+    return jsontext.dumps(rows)
 
 
 _INSERT_INCIDENTS = """
