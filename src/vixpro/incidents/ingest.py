@@ -55,11 +55,16 @@ class Outcome:
     start_now: tuple[uuid.UUID, ...] = ()
 
 
-async def store(conn: AsyncConnection[Any], submissions: Sequence[Submission]) -> list[Outcome]:
+async def store(
+    conn: AsyncConnection[Any],
+    submissions: Sequence[Submission],
+    read_done: Callable[[], None] | None = None,
+) -> list[Outcome]:
     """Store ``submissions`` in one transaction on ``conn``, committed when this returns.
 
     Round trips: one per organisation to read (its ingest lock taken first), then one for
-    every organisation's writes together with the COMMIT.
+    every organisation's writes together with the COMMIT. ``read_done`` is called once every
+    organisation's reads are back (its locks held), before the writes are sent.
     """
     by_org: dict[uuid.UUID, list[int]] = {}
     for index, submission in enumerate(submissions):
@@ -84,6 +89,8 @@ async def store(conn: AsyncConnection[Any], submissions: Sequence[Submission]) -
                 decided.append((i, alert_ids, incident_ids, suppressed, queued))
             batch.finish()
             written.append((decided, await write_org(conn, batch)))
+        if read_done is not None:
+            read_done()
     # The pipeline synced with the COMMIT: every result is in.
     for decided, startable in written:
         start_now = tuple(r[0] for r in await startable.fetchall()) if startable else ()
@@ -107,7 +114,7 @@ class IngestWriter:
         self,
         app_url: Any,
         *,
-        workers: int = 1,
+        workers: int = 2,
         pool_size: int = 4,
         on_committed: Committed | None = None,
     ) -> None:
@@ -131,6 +138,7 @@ class IngestWriter:
         )
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
+        self._turn = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._after_tasks: set[asyncio.Task[None]] = set()
         self.on_committed = on_committed
@@ -160,28 +168,53 @@ class IngestWriter:
 
     async def _work(self) -> None:
         while True:
-            first = await self._queue.get()
-            items = [first]
-            size = len(first[0].alerts)
-            # Requests whose bytes have already arrived join this transaction: let the event
-            # loop run their handlers up to ``submit`` while the queue keeps growing (a
-            # transaction costs far more than the alerts it carries).
-            for _ in range(GATHER_ROUNDS):
-                while size < MAX_BATCH_ALERTS and not self._queue.empty():
-                    item = self._queue.get_nowait()
-                    items.append(item)
-                    size += len(item[0].alerts)
-                if size >= MAX_BATCH_ALERTS:
-                    break
-                await asyncio.sleep(0)
-                if self._queue.empty():
-                    break
-            await self._commit(items)
+            # Writers take turns: one gathers and sends its reads only once the previous
+            # one's reads are back. Its ingest locks then wait in PostgreSQL behind the
+            # previous transaction's writes, and its reads run the moment that commits.
+            await self._turn.acquire()
+            handed_on = False
 
-    async def _commit(self, items: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
+            def hand_on() -> None:
+                nonlocal handed_on
+                if not handed_on:
+                    handed_on = True
+                    self._turn.release()
+
+            try:
+                items = await self._gather()
+                await self._commit(items, hand_on)
+            finally:
+                hand_on()
+
+    async def _gather(self) -> list[tuple[Submission, asyncio.Future[Outcome]]]:
+        first = await self._queue.get()
+        items = [first]
+        size = len(first[0].alerts)
+        # Requests whose bytes have already arrived join this transaction: let the event
+        # loop run their handlers up to ``submit`` while the queue keeps growing (a
+        # transaction costs far more than the alerts it carries).
+        for _ in range(GATHER_ROUNDS):
+            while size < MAX_BATCH_ALERTS and not self._queue.empty():
+                item = self._queue.get_nowait()
+                items.append(item)
+                size += len(item[0].alerts)
+            if size >= MAX_BATCH_ALERTS:
+                break
+            await asyncio.sleep(0)
+            if self._queue.empty():
+                break
+        return items
+
+    async def _commit(
+        self,
+        items: list[tuple[Submission, asyncio.Future[Outcome]]],
+        read_done: Callable[[], None] | None = None,
+    ) -> None:
         try:
-            outcomes = await self._transaction([s for s, _ in items])
+            outcomes = await self._transaction([s for s, _ in items], read_done)
         except Exception as exc:
+            if read_done is not None:
+                read_done()
             if len(items) == 1:
                 log.warning("alerts could not be stored: %s", type(exc).__name__)
                 _settle(items[0][1], exc=StoreError(_describe(exc)))
@@ -205,9 +238,11 @@ class IngestWriter:
         except Exception:
             log.exception("after-commit hook failed; the sweep will pick the incidents up")
 
-    async def _transaction(self, submissions: list[Submission]) -> list[Outcome]:
+    async def _transaction(
+        self, submissions: list[Submission], read_done: Callable[[], None] | None = None
+    ) -> list[Outcome]:
         async with self._pool.connection() as conn:
-            return await store(conn, submissions)
+            return await store(conn, submissions, read_done)
 
 
 def _settle(
