@@ -201,3 +201,28 @@ async def test_a_job_stopped_while_its_claim_commits_gives_the_slot_back(
         await asyncio.sleep(0.05)
     assert ai_state == "failed"
     assert await claims.claim(org.org_id, second)  # the one slot is free again
+
+
+async def test_diagnoses_deferred_together_skip_one_already_waiting(
+    state: AppState, factory: Factory, database
+) -> None:
+    org = await factory.org("lean")
+    ids = await _incidents(state, org.org_id, 4)  # state.jobs is None: not deferred
+    app = create_job_app(database, purge_cron="0 0 1 1 *")
+    async with app.open_async():
+        assert await defer_diagnoses(app, org.org_id, ids[:2]) == 2  # one statement
+        assert await defer_diagnoses(app, org.org_id, ids) == 2  # two were waiting already
+        assert await defer_diagnoses(app, org.org_id, []) == 0
+        async with state.db.system_session("test") as session:
+            waiting = (
+                await session.execute(
+                    text(
+                        "SELECT args->>'incident_id', queueing_lock, priority "
+                        "FROM procrastinate_jobs WHERE status = 'todo' AND task_name = :task"
+                    ),
+                    {"task": "vixpro.diagnose_incident"},
+                )
+            ).all()
+    assert sorted(r[0] for r in waiting) == sorted(str(i) for i in ids)
+    assert {r[1] for r in waiting} == {f"diagnose:{i}" for i in ids}
+    assert {r[2] for r in waiting} == {DIAGNOSE_PRIORITY}

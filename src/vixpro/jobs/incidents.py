@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
 
 from procrastinate import App
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import JobDeferrer
 from sqlalchemy import text
 
 from vixpro.ai import reactive
@@ -34,21 +36,39 @@ async def defer_diagnoses(app: App, org_id: uuid.UUID, incident_ids: Iterable[uu
 
     Callers defer only what fits in the organisation's free slots (``handoff.startable``); a
     finishing diagnosis defers the next. A job that finds its incident already running or done
-    does nothing, so a duplicate is harmless.
+    does nothing, so a duplicate is harmless. The jobs go in one statement (an alert storm's
+    fifty incidents in one round trip); should one of them be waiting already, that statement
+    is refused as a whole and they are deferred one by one.
     """
+    jobs = [
+        _diagnose_job(app, incident_id).make_new_job(
+            org_id=str(org_id), incident_id=str(incident_id)
+        )
+        for incident_id in incident_ids
+    ]
+    if not jobs:
+        return 0
+    if len(jobs) > 1:
+        with contextlib.suppress(AlreadyEnqueued):
+            await app.job_manager.batch_defer_jobs_async(jobs)
+            return len(jobs)
     deferred = 0
-    for incident_id in incident_ids:
+    for job in jobs:
         try:
-            await app.configure_task(
-                DIAGNOSE,
-                queueing_lock=f"diagnose:{incident_id}",
-                queue="reactive",
-                priority=DIAGNOSE_PRIORITY,
-            ).defer_async(org_id=str(org_id), incident_id=str(incident_id))
+            await app.job_manager.defer_job_async(job)
             deferred += 1
         except AlreadyEnqueued:
             pass
     return deferred
+
+
+def _diagnose_job(app: App, incident_id: uuid.UUID) -> JobDeferrer:
+    return app.configure_task(
+        DIAGNOSE,
+        queueing_lock=f"diagnose:{incident_id}",
+        queue="reactive",
+        priority=DIAGNOSE_PRIORITY,
+    )
 
 
 async def start_diagnoses(app: App, db: Database, org_id: uuid.UUID) -> int:
