@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from vixpro.core.incidents import AiState
@@ -60,7 +61,8 @@ async def store(
     submissions: Sequence[Submission],
     read_done: Callable[[], None] | None = None,
 ) -> list[Outcome]:
-    """Store ``submissions`` in one transaction on ``conn``, committed when this returns.
+    """Store ``submissions`` in one transaction on ``conn`` (an autocommit connection: this
+    sends its own BEGIN and COMMIT), committed when this returns.
 
     Round trips: one per organisation to read (its ingest lock taken first), then one for
     every organisation's writes together with the COMMIT. ``read_done`` is called once every
@@ -72,25 +74,36 @@ async def store(
     outcomes: list[Outcome | None] = [None] * len(submissions)
     now = datetime.now(UTC)
     written = []
-    async with conn.pipeline(), conn.transaction():
-        for org_id in sorted(by_org):
-            indexes = by_org[org_id]
-            alerts = [a for i in indexes for a in submissions[i].alerts]
-            batch = OrgBatch(org_id=org_id, now=now)
-            await read(conn, batch, alerts)
-            decided = []
-            for i in indexes:
-                alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
-                queued = tuple(
-                    x
-                    for x in incident_ids
-                    if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
-                )
-                decided.append((i, alert_ids, incident_ids, suppressed, queued))
-            batch.finish()
-            written.append((decided, await write_org(conn, batch)))
-        if read_done is not None:
-            read_done()
+    try:
+        # BEGIN goes with the first reads and COMMIT with the writes: two round trips in all
+        # (psycopg's transaction() in a pipeline would add one for BEGIN and one for COMMIT).
+        async with conn.pipeline() as pipeline:
+            await conn.execute("BEGIN", prepare=True)
+            for org_id in sorted(by_org):
+                indexes = by_org[org_id]
+                alerts = [a for i in indexes for a in submissions[i].alerts]
+                batch = OrgBatch(org_id=org_id, now=now)
+                await read(conn, pipeline, batch, alerts)
+                decided = []
+                for i in indexes:
+                    alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
+                    queued = tuple(
+                        x
+                        for x in incident_ids
+                        if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
+                    )
+                    decided.append((i, alert_ids, incident_ids, suppressed, queued))
+                batch.finish()
+                written.append((decided, await write_org(conn, batch)))
+            if read_done is not None:
+                read_done()
+            await conn.execute("COMMIT", prepare=True)
+            await pipeline.sync()
+    except BaseException:
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+        raise
     # The pipeline synced with the COMMIT: every result is in.
     for decided, startable in written:
         start_now = tuple(r[0] for r in await startable.fetchall()) if startable else ()
@@ -134,7 +147,8 @@ class IngestWriter:
             open=False,
             name="vixpro-ingest",
             max_lifetime=PLAN_LIFETIME_S,
-            kwargs={"prepare_threshold": None},
+            # Autocommit: ``store`` sends its own BEGIN and COMMIT inside the pipeline.
+            kwargs={"prepare_threshold": None, "autocommit": True},
         )
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers

@@ -84,7 +84,8 @@ async def raise_pending(system: AsyncSession, app_url: str) -> int:
             by_org[row.org_id].append((row, Status.RESOLVED))
     sent = 0
     for org_id, items in by_org.items():
-        async with await AsyncConnection.connect(app_url) as conn, conn.transaction():
+        # ``store`` sends its own BEGIN and COMMIT.
+        async with await AsyncConnection.connect(app_url, autocommit=True) as conn:
             await store(conn, [Submission(org_id, None, tuple(_alert(r, s) for r, s in items))])
         for row, status in items:
             await system.execute(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline
 
 from vixpro.core import jsontext
 from vixpro.core.alerts import NormalizedAlert
@@ -140,9 +140,13 @@ def _server_index(rows: list[list[Any]]) -> ServerIndex:
 
 
 async def read(
-    conn: AsyncConnection[Any], batch: OrgBatch, alerts: Sequence[NormalizedAlert]
+    conn: AsyncConnection[Any],
+    pipeline: AsyncPipeline,
+    batch: OrgBatch,
+    alerts: Sequence[NormalizedAlert],
 ) -> None:
-    """Everything ``batch`` needs to decide, in one round trip (two when a server changed).
+    """Everything ``batch`` needs to decide, in one round trip (two when a server changed):
+    what ``conn``'s ``pipeline`` holds already goes with it.
 
     Takes the organisation's ingest lock first: its alerts are decided one transaction at a
     time. Group keys depend on server matching, which uses the cached index; when the digest
@@ -151,25 +155,25 @@ async def read(
     org, now = batch.org_id, batch.now
     fingerprints = sorted({a.fingerprint for a in alerts})
     cached = SERVERS.get(org)
-    async with conn.pipeline():
-        await conn.execute(
-            "SELECT set_config('app.org_id', %(org)s, true), "
-            "pg_advisory_xact_lock(hashtextextended('vixpro-ingest:' || %(org)s, 0))",
-            {"org": str(org)},
-            prepare=True,
-        )
-        settings = await conn.execute(_ORG_SELECT, {"org": org})
-        windows = await conn.execute(_WINDOWS_SELECT, {"org": org, "now": now})
-        # Each fingerprint's latest alert, and its incident: one index probe per fingerprint
-        # (org_id, fingerprint, last_seen_at), whatever the planner's statistics say.
-        current = await conn.execute(CURRENT_SELECT, (fingerprints, org, org))
-        groups = None
-        if cached is not None:
-            groups = await _read_groups(conn, batch, cached[1], alerts)
-        settings_row = await settings.fetchone()
-        window_rows = await windows.fetchall()
-        current_rows = await current.fetchall()
-        group_rows = await groups.fetch() if groups is not None else None
+    await conn.execute(
+        "SELECT set_config('app.org_id', %(org)s, true), "
+        "pg_advisory_xact_lock(hashtextextended('vixpro-ingest:' || %(org)s, 0))",
+        {"org": str(org)},
+        prepare=True,
+    )
+    settings = await conn.execute(_ORG_SELECT, {"org": org})
+    windows = await conn.execute(_WINDOWS_SELECT, {"org": org, "now": now})
+    # Each fingerprint's latest alert, and its incident: one index probe per fingerprint
+    # (org_id, fingerprint, last_seen_at), whatever the planner's statistics say.
+    current = await conn.execute(CURRENT_SELECT, (fingerprints, org, org))
+    groups = None
+    if cached is not None:
+        groups = await _read_groups(conn, batch, cached[1], alerts)
+    await pipeline.sync()
+    settings_row = await settings.fetchone()
+    window_rows = await windows.fetchall()
+    current_rows = await current.fetchall()
+    group_rows = await groups.fetch() if groups is not None else None
     if settings_row is None:
         raise StoreError("the organisation no longer exists")
     (
@@ -211,16 +215,16 @@ async def read(
     if cached is not None and cached[0] == digest and group_rows is not None:
         batch.servers = cached[1]
     else:
-        async with conn.pipeline():
-            servers = await conn.execute(_SERVERS_SELECT, {"org": org})
-            row = await servers.fetchone()
+        servers = await conn.execute(_SERVERS_SELECT, {"org": org})
+        await pipeline.sync()
+        row = await servers.fetchone()
         assert row is not None
         index = _server_index(row[1])
         SERVERS.put(org, row[0] or _NO_SERVERS, index)
         batch.servers = index
-        async with conn.pipeline():
-            groups = await _read_groups(conn, batch, index, alerts)
-            group_rows = await groups.fetch()
+        groups = await _read_groups(conn, batch, index, alerts)
+        await pipeline.sync()
+        group_rows = await groups.fetch()
     _apply_groups(batch, group_rows)
 
 
