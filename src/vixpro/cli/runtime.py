@@ -20,6 +20,7 @@ import uvloop
 from vixpro.accounts import orgs
 from vixpro.accounts.principal import SYSTEM
 from vixpro.accounts.secrets import generate_password
+from vixpro.cli.logformat import SecondCachedFormatter
 from vixpro.db.embedded import EmbeddedPostgres
 from vixpro.db.migrate import head_revision
 from vixpro.db.sessions import Database
@@ -43,11 +44,9 @@ def configure_logging() -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SecondCachedFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # The access log is ours (by route template, see web/middleware.py); uvicorn's logs raw paths.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("pgserver").setLevel(logging.WARNING)
