@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from sqlalchemy import text
 from vixpro_agent.protocol import signing
 
 from tests.conftest import Factory, OrgInfo
@@ -310,3 +311,43 @@ def test_tenant_session_sets_org_only_for_its_transaction(db_urls: DatabaseUrls)
         conn.commit()
         value = conn.execute("SELECT current_setting('app.org_id', true) AS v").fetchone()
         assert value in ({"v": ""}, {"v": None})
+
+
+async def test_tenant_pipeline_sees_only_its_org_and_ends_its_setting(
+    state: AppState, two_orgs: tuple[OrgInfo, OrgInfo]
+) -> None:
+    a, b = two_orgs
+    async with state.db.tenant_pipeline(a.org_id) as conn:
+        orgs = await conn.execute("SELECT DISTINCT org_id FROM incidents")
+        mine = await conn.execute("SELECT id FROM organisations")
+    assert {r[0] for r in await orgs.fetchall()} == {a.org_id}
+    assert [r[0] for r in await mine.fetchall()] == [a.org_id]
+    async with state.db.tenant_pipeline(b.org_id) as conn:
+        other = await conn.execute("SELECT count(*) FROM incidents WHERE org_id = %s", (a.org_id,))
+    assert (await other.fetchall()) == [(0,)]
+
+
+async def test_tenant_pipeline_rolls_back_whole_on_an_error(
+    state: AppState, two_orgs: tuple[OrgInfo, OrgInfo]
+) -> None:
+    a, _ = two_orgs
+    async with state.db.tenant_session(a.org_id) as session:
+        before = (await session.execute(text("SELECT count(*) FROM org_events"))).scalar()
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        async with state.db.tenant_pipeline(a.org_id) as conn:
+            await conn.execute(
+                "INSERT INTO org_events (org_id, kind, severity, detail) "
+                "VALUES (%s, 'test', 'info', 'rolled back')",
+                (a.org_id,),
+            )
+            await conn.execute("SELECT 1 / 0")
+    async with state.db.tenant_session(a.org_id) as session:
+        after = (await session.execute(text("SELECT count(*) FROM org_events"))).scalar()
+    assert after == before
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # another org's row: refused
+        async with state.db.tenant_pipeline(a.org_id) as conn:
+            await conn.execute(
+                "INSERT INTO org_events (org_id, kind, severity, detail) "
+                "VALUES (%s, 'test', 'info', 'not mine')",
+                (uuid.uuid4(),),
+            )

@@ -170,11 +170,10 @@ async def test_claiming_several_at_once_answers_as_claiming_them_in_turn(
 ) -> None:
     org = await factory.org("starter")  # three concurrent reactive agents
     ids = await _incidents(state, org.org_id, 5)
-    async with state.db.tenant_session(org.org_id) as session:
-        # Out of age order, and one asked twice: as in turn, only the three oldest get a slot,
-        # and a second ask for one already claimed is refused.
-        asked = [ids[4], ids[1], ids[0], ids[1], ids[2], ids[3]]
-        answers = await handoff.claim_many(session, org.org_id, asked)
+    # Out of age order, and one asked twice: as in turn, only the three oldest get a slot,
+    # and a second ask for one already claimed is refused.
+    asked = [ids[4], ids[1], ids[0], ids[1], ids[2], ids[3]]
+    answers = await handoff.claim_many(state.db, org.org_id, asked)
     assert answers == [False, True, True, False, True, False]
     async with state.db.tenant_session(org.org_id) as session:
         states = [(await service.get_incident(session, i)).ai_state for i in ids]

@@ -143,6 +143,33 @@ class Database:
         async with self._counter_pool.connection() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def tenant_pipeline(self, org_id: uuid.UUID) -> AsyncIterator[AsyncConnection[Any]]:
+        """One transaction as the app role, seeing only ``org_id``'s rows, on a plain psycopg
+        connection in pipeline mode: no ORM, and no round trip of its own. BEGIN and the
+        organisation go with the block's first statements, COMMIT with its last; what the
+        block sends runs when it ends (or at ``conn.pipeline().sync()`` inside), and its
+        cursors can be read after. An error rolls the whole transaction back."""
+        await self._open_tenant_pool()
+        async with self._tenant_pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute("BEGIN", prepare=True)
+                    await conn.execute(_SET_TENANT_PLAIN, (str(org_id),), prepare=True)
+                    yield conn
+                    await conn.execute("COMMIT", prepare=True)
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                raise
+
+    async def _open_tenant_pool(self) -> None:
+        if self._tenant_pool.closed:
+            async with self._tenant_open:
+                if self._tenant_pool.closed:
+                    await self._tenant_pool.open()
+
     async def tenant_statement(
         self, org_id: uuid.UUID, statement: SharedStatement, params: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
@@ -227,10 +254,7 @@ class Database:
         groups: dict[SharedStatement, list[int]] = {}
         for index, item in enumerate(batch):
             groups.setdefault(item.statement, []).append(index)
-        if self._tenant_pool.closed:
-            async with self._tenant_open:
-                if self._tenant_pool.closed:
-                    await self._tenant_pool.open()
+        await self._open_tenant_pool()
         results: list[list[tuple[Any, ...]]] = [[] for _ in batch]
         async with self._tenant_pool.connection() as conn:
             try:

@@ -160,8 +160,7 @@ class Claims:
         try:
             while batch := self._waiting.pop(org_id, []):
                 try:
-                    async with self.db.tenant_session(org_id) as session:
-                        results = await handoff.claim_many(session, org_id, [i for i, _ in batch])
+                    results = await handoff.claim_many(self.db, org_id, [i for i, _ in batch])
                 except Exception as exc:
                     if len(batch) == 1:
                         if not batch[0][1].done():
