@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.rows import namedtuple_row
 from pydantic_ai.models import Model
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vixpro.accounts.principal import SYSTEM, Actor
@@ -41,10 +42,12 @@ from vixpro.ai.runbooks.engine import first_call
 from vixpro.ai.runbooks.platform_port import PlatformToolPort
 from vixpro.ai.settings import AiSettingsView
 from vixpro.ai.tooling import EventSink, Ran, ToolBridge, ToolEvent
+from vixpro.core import jsontext
 from vixpro.core.approvals import Area
-from vixpro.db.models import Alert, Diagnosis, Incident, IncidentEvent, Manifest, Server
+from vixpro.db.models import Diagnosis, Incident, IncidentEvent, Manifest
 from vixpro.db.sessions import Database
 from vixpro.incidents.service import notify_changed
+from vixpro.incidents.storage import NOTIFY_CHANNEL
 from vixpro.tools.catalogue import ToolView, tool_views
 from vixpro.tools.executions import Requester, Runner
 
@@ -55,21 +58,24 @@ log = logging.getLogger(__name__)
 # What a diagnosis reads of its incident: the title, the server and its name (columns only:
 # loading the ORM objects cost more than the rest of a diagnosis's start).
 _INCIDENT = (
-    select(Incident.title, Incident.server_id, Server.name)
-    .outerjoin(Server, Server.id == Incident.server_id)
-    .where(Incident.id == bindparam("id"))
+    "SELECT i.title, i.server_id, s.name FROM incidents i "
+    "LEFT JOIN servers s ON s.id = i.server_id WHERE i.id = %(id)s"
 )
 _ALERTS = (
-    select(Alert.title, Alert.description, Alert.severity, Alert.labels, Alert.annotations)
-    .where(Alert.incident_id == bindparam("id"))
-    .order_by(Alert.first_seen_at, Alert.id)
-    .limit(50)
+    "SELECT title, description, severity, labels, annotations FROM alerts "
+    "WHERE incident_id = %(id)s ORDER BY first_seen_at, id LIMIT 50"
 )
+_STARTED = "UPDATE incidents SET diagnosis_started_at = %(at)s WHERE id = %(id)s"
+_STARTED_EVENT = (
+    "INSERT INTO incident_events (org_id, incident_id, kind, actor, detail, data) "
+    "VALUES (%(org)s, %(id)s, 'diagnosis_started', %(actor)s, %(detail)s, %(data)s::jsonb)"
+)
+_NOTIFY = "SELECT pg_notify(%s, %s)"
 
 
-def context_of(title: str, alerts: Sequence[Row[Any]]) -> IncidentContext:
+def context_of(title: str, alerts: Sequence[Any]) -> IncidentContext:
     """What the runbooks read: the incident's title and its alerts' words (first alert first);
-    ``alerts`` are rows of ``_ALERTS``."""
+    ``alerts`` are rows of ``_ALERTS`` (with attributes)."""
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
     for alert in alerts:
@@ -284,9 +290,9 @@ _org_reads: dict[tuple[Any, ...], asyncio.Future[OrgSetup]] = {}
 
 
 async def _org_setup(
-    session: AsyncSession, org_id: uuid.UUID, manifest: Manifest | None, master_key: bytes | None
+    db: Database, org_id: uuid.UUID, manifest: Manifest | None, master_key: bytes | None
 ) -> OrgSetup:
-    """The organisation's setup, read in ``session``, or shared with a diagnosis of the same
+    """The organisation's setup, read in a session of its own, or shared with a diagnosis of the same
     organisation that is reading it right now: when a burst of incidents starts together,
     one reads it for all that start meanwhile (so a diagnosis may get a setup whose read
     began a moment before it started)."""
@@ -302,11 +308,13 @@ async def _org_setup(
         except Exception:
             log.warning("a shared read of organisation %s's AI setup failed", org_id)
         # The other's read failed or was stopped: read it here.
-        return await _read_org_setup(session, org_id, manifest, master_key)
+        async with db.tenant_session(org_id) as session:
+            return await _read_org_setup(session, org_id, manifest, master_key)
     future: asyncio.Future[OrgSetup] = loop.create_future()
     _org_reads[key] = future
     try:
-        setup = await _read_org_setup(session, org_id, manifest, master_key)
+        async with db.tenant_session(org_id) as session:
+            setup = await _read_org_setup(session, org_id, manifest, master_key)
     except Exception as exc:
         future.set_exception(exc)
         future.exception()  # retrieved: nobody may be waiting
@@ -488,39 +496,42 @@ async def diagnose_incident(
     of the process (:mod:`vixpro.ai.pacing`)."""
     started = datetime.now(UTC)
     deadline = asyncio.get_running_loop().time() + time_limit_s
-    async with db.tenant_session(org_id) as session:
-        row = (await session.execute(_INCIDENT, {"id": incident_id})).first()
-        if row is None:
-            raise LookupError(f"incident {incident_id} not found")
-        title, server_id, server_name = row
-        alerts = (await session.execute(_ALERTS, {"id": incident_id})).all()
-        context = context_of(title, alerts)
-        engine = f"runbook:{categorise(context).value}"
-        if chain is None:
-            setup = await _org_setup(session, org_id, manifest, master_key)
-        else:
-            setup = await _read_org_setup(session, org_id, manifest, master_key, chain)
-        ai_settings, chain, views = setup.settings, setup.chain, setup.views
-        first = chain[0] if chain else None
-        await session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id)
-            .values(diagnosis_started_at=started)
-            .execution_options(synchronize_session=False)
+    # Plain pipelined statements, no ORM: a burst's diagnoses start one after the other on
+    # the worker's event loop, and each start's CPU delays the next one's first tool.
+    async with db.tenant_pipeline(org_id) as conn:
+        incident = await conn.execute(_INCIDENT, {"id": incident_id}, prepare=True)
+        alert_rows = await conn.cursor(row_factory=namedtuple_row).execute(
+            _ALERTS, {"id": incident_id}, prepare=True
         )
-        await session.execute(
-            insert(IncidentEvent).values(
-                org_id=org_id,
-                incident_id=incident_id,
-                kind="diagnosis_started",
-                actor="AI agent" if first else ACTOR,
-                detail=f"Diagnosis started: {first.name} ({first.model})"
+    row = await incident.fetchone()
+    if row is None:
+        raise LookupError(f"incident {incident_id} not found")
+    title, server_id, server_name = row
+    context = context_of(title, await alert_rows.fetchall())
+    engine = f"runbook:{categorise(context).value}"
+    if chain is None:
+        setup = await _org_setup(db, org_id, manifest, master_key)
+    else:
+        async with db.tenant_session(org_id) as session:
+            setup = await _read_org_setup(session, org_id, manifest, master_key, chain)
+    ai_settings, chain, views = setup.settings, setup.chain, setup.views
+    first = chain[0] if chain else None
+    async with db.tenant_pipeline(org_id) as conn:
+        await conn.execute(_STARTED, {"id": incident_id, "at": started}, prepare=True)
+        await conn.execute(
+            _STARTED_EVENT,
+            {
+                "org": org_id,
+                "id": incident_id,
+                "actor": "AI agent" if first else ACTOR,
+                "detail": f"Diagnosis started: {first.name} ({first.model})"
                 if first
                 else f"Diagnosis started: offline runbook engine ({engine})",
-                data={"engine": f"llm:{first.name}" if first else engine},
-            )
+                "data": jsontext.dumps({"engine": f"llm:{first.name}" if first else engine}),
+            },
+            prepare=True,
         )
-        await notify_changed(session, org_id)
+        await conn.execute(_NOTIFY, (NOTIFY_CHANNEL, str(org_id)), prepare=True)
 
     used: tuple[ProviderSpec, int, int] | None = None  # tokens to record
     if server_id is None or server_name is None:
