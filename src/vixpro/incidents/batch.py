@@ -6,6 +6,7 @@ Pure Python over rows already read; ``storage`` reads and writes them.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,10 +40,13 @@ class Submission:
     needs_cleaning: bool = True
 
 
+_NEEDS_CLEANING = re.compile(rb"\\u0000|\x00|%00|NaN|Infinity")
+
+
 def body_needs_cleaning(body: bytes) -> bool:
     """Whether what is parsed from ``body`` may hold NUL characters (a JSON escape, a raw
-    byte, a form-encoded one) or non-finite numbers."""
-    return any(mark in body for mark in (b"\\u0000", b"\x00", b"%00", b"NaN", b"Infinity"))
+    byte, a form-encoded one) or non-finite numbers (one pass over the body)."""
+    return _NEEDS_CLEANING.search(body) is not None
 
 
 class StoreError(Exception):

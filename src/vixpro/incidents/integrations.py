@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -330,6 +333,35 @@ _LOOKUP = (
 def cached(token: str) -> tuple[bool, Resolved | None]:
     """(known?, integration) from the last second's lookups, without touching the database."""
     return TOKENS.get(token_digest(token))
+
+
+_LOOKUPS: dict[str, asyncio.Future[Resolved | None]] = {}
+
+
+async def lookup(
+    connect: Callable[[], AbstractAsyncContextManager[AsyncConnection[Any]]],
+    master_key: bytes,
+    token: str,
+) -> Resolved | None:
+    """``resolve`` with a connection from ``connect`` (system role), shared: when the last
+    second's lookup has expired, every request for the token that arrives while it is looked
+    up again waits for that one lookup (a flood of one tool's webhooks had each request miss
+    at once and look it up itself)."""
+    digest = token_digest(token)
+    hit, cached_value = TOKENS.get(digest)
+    if hit:
+        return cached_value
+    pending = _LOOKUPS.get(digest)
+    if pending is None:
+
+        async def look() -> Resolved | None:
+            async with connect() as conn:
+                return await resolve(conn, master_key, token)
+
+        pending = asyncio.ensure_future(look())
+        _LOOKUPS[digest] = pending
+        pending.add_done_callback(lambda _: _LOOKUPS.pop(digest, None))
+    return await asyncio.shield(pending)
 
 
 async def resolve(conn: AsyncConnection[Any], master_key: bytes, token: str) -> Resolved | None:

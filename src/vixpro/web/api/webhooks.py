@@ -7,7 +7,6 @@ token is 404 after the same work as a known one up to that point (hash, one inde
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from vixpro.core import jsontext
 from vixpro.incidents import integrations, rejected
 from vixpro.incidents.batch import body_needs_cleaning
 from vixpro.incidents.ingest import Outcome, StoreError, Submission
@@ -110,8 +110,9 @@ async def handle(
     token = token[:200]
     known, resolved = integrations.cached(token)
     if not known:
-        async with state.db.counter_connection() as conn:  # system role: webhook token lookup
-            resolved = await integrations.resolve(conn, state.settings.master_key_bytes(), token)
+        resolved = await integrations.lookup(  # system role: webhook token lookup
+            state.db.counter_connection, state.settings.master_key_bytes(), token
+        )
     if resolved is None:
         raise ApiError(404, "no integration has this webhook URL", type_="not-found")
     if not resolved.enabled:
@@ -163,7 +164,7 @@ async def _receive_fast(state: AppState, request: FastRequest) -> FastAnswer:
     status, answer = await handle(
         state, request.params["token"], request.body, request.headers, request.query
     )
-    return FastAnswer(status, json.dumps(answer, separators=(",", ":")).encode())
+    return FastAnswer(status, jsontext.dumps(answer).encode())
 
 
 WEBHOOK_FAST = FastRoute("POST", "/api/v1/webhooks/{token}", _receive_fast)
