@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import secrets
 import sys
@@ -31,6 +32,7 @@ from vixpro.sealed import seal, unseal
 TOKEN_PREFIX = "vxw_"  # noqa: S105 - a prefix, not a secret
 
 
+@functools.lru_cache(maxsize=4096)  # a webhook flood hashes the same few tokens
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
