@@ -42,15 +42,13 @@ async def test_slots_limit_running_diagnoses_and_the_oldest_goes_first(
 ) -> None:
     org = await factory.org("starter")  # three concurrent reactive agents
     ids = await _incidents(state, org.org_id, 5)
-    async with state.db.tenant_session(org.org_id) as session:
-        claimed = [await handoff.claim(session, org.org_id, i) for i in ids]
+    claimed = [(await handoff.claim_many(state.db, org.org_id, [i]))[0] for i in ids]
     assert claimed == [True, True, True, False, False]
     async with state.db.tenant_session(org.org_id) as session:
         following = await handoff.finish(session, org.org_id, ids[0], AiState.DONE)
     assert following == [ids[3]]
-    async with state.db.tenant_session(org.org_id) as session:
-        assert not await handoff.claim(session, org.org_id, ids[4])  # not next in line
-        assert await handoff.claim(session, org.org_id, ids[3])
+    assert await handoff.claim_many(state.db, org.org_id, [ids[4]]) == [False]  # not next
+    assert await handoff.claim_many(state.db, org.org_id, [ids[3]]) == [True]
 
 
 async def test_the_job_diagnoses_every_new_incident_one_slot_at_a_time(

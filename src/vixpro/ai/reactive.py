@@ -47,7 +47,7 @@ from vixpro.core.approvals import Area
 from vixpro.db.models import Diagnosis, Incident, IncidentEvent, Manifest
 from vixpro.db.sessions import Database
 from vixpro.incidents.service import notify_changed
-from vixpro.incidents.storage import NOTIFY_CHANNEL
+from vixpro.incidents.storage import NOTIFY_CHANNEL, NOTIFY_SQL
 from vixpro.tools.catalogue import ToolView, tool_views
 from vixpro.tools.executions import Requester, Runner
 
@@ -70,7 +70,6 @@ _STARTED_EVENT = (
     "INSERT INTO incident_events (org_id, incident_id, kind, actor, detail, data) "
     "VALUES (%(org)s, %(id)s, 'diagnosis_started', %(actor)s, %(detail)s, %(data)s::jsonb)"
 )
-_NOTIFY = "SELECT pg_notify(%s, %s)"
 
 
 def context_of(title: str, alerts: Sequence[Any]) -> IncidentContext:
@@ -531,7 +530,7 @@ async def diagnose_incident(
             },
             prepare=True,
         )
-        await conn.execute(_NOTIFY, (NOTIFY_CHANNEL, str(org_id)), prepare=True)
+        await conn.execute(NOTIFY_SQL, (NOTIFY_CHANNEL, str(org_id)), prepare=True)
 
     used: tuple[ProviderSpec, int, int] | None = None  # tokens to record
     if server_id is None or server_name is None:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, LiteralString
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncPipeline
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
@@ -33,6 +33,25 @@ _SET_TENANT_PLAIN = "SELECT set_config('app.org_id', %s, true), set_config('app.
 # once per organisation, and statements per transaction.
 GROUP_COMMIT_FLUSHERS = 2
 GROUP_COMMIT_MAX = 64
+
+
+@asynccontextmanager
+async def pipelined_transaction(conn: AsyncConnection[Any]) -> AsyncIterator[AsyncPipeline]:
+    """One explicit transaction on ``conn`` (an autocommit connection) in pipeline mode,
+    without a round trip of its own: ``BEGIN`` goes with the block's first statements and
+    ``COMMIT`` with its last, where psycopg's ``transaction()`` inside a pipeline syncs once
+    more for each. The block may ``sync()`` the pipeline it is given to read results midway
+    (the transaction goes on). An error rolls the whole transaction back."""
+    try:
+        async with conn.pipeline() as pipeline:
+            await conn.execute("BEGIN", prepare=True)
+            yield pipeline
+            await conn.execute("COMMIT", prepare=True)
+    except BaseException:
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+        raise
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,23 +165,12 @@ class Database:
     @asynccontextmanager
     async def tenant_pipeline(self, org_id: uuid.UUID) -> AsyncIterator[AsyncConnection[Any]]:
         """One transaction as the app role, seeing only ``org_id``'s rows, on a plain psycopg
-        connection in pipeline mode: no ORM, and no round trip of its own. BEGIN and the
-        organisation go with the block's first statements, COMMIT with its last; what the
-        block sends runs when it ends (or at ``conn.pipeline().sync()`` inside), and its
-        cursors can be read after. An error rolls the whole transaction back."""
+        connection (``pipelined_transaction``): no ORM, and no round trip of its own. What
+        the block sends runs when it ends, and its cursors can be read after."""
         await self._open_tenant_pool()
-        async with self._tenant_pool.connection() as conn:
-            try:
-                async with conn.pipeline():
-                    await conn.execute("BEGIN", prepare=True)
-                    await conn.execute(_SET_TENANT_PLAIN, (str(org_id),), prepare=True)
-                    yield conn
-                    await conn.execute("COMMIT", prepare=True)
-            except BaseException:
-                if conn.info.transaction_status != TransactionStatus.IDLE:
-                    with contextlib.suppress(Exception):
-                        await conn.execute("ROLLBACK")
-                raise
+        async with self._tenant_pool.connection() as conn, pipelined_transaction(conn):
+            await conn.execute(_SET_TENANT_PLAIN, (str(org_id),), prepare=True)
+            yield conn
 
     async def _open_tenant_pool(self) -> None:
         if self._tenant_pool.closed:

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from vixpro.core.incidents import AiState
+from vixpro.db.sessions import pipelined_transaction
 from vixpro.db.urls import libpq_url
 from vixpro.incidents.batch import OrgBatch, StoreError, Submission, clean
 from vixpro.incidents.storage import NOTIFY_CHANNEL, read, write_org
@@ -74,36 +74,26 @@ async def store(
     outcomes: list[Outcome | None] = [None] * len(submissions)
     now = datetime.now(UTC)
     written = []
-    try:
-        # BEGIN goes with the first reads and COMMIT with the writes: two round trips in all
-        # (psycopg's transaction() in a pipeline would add one for BEGIN and one for COMMIT).
-        async with conn.pipeline() as pipeline:
-            await conn.execute("BEGIN", prepare=True)
-            for org_id in sorted(by_org):
-                indexes = by_org[org_id]
-                alerts = [a for i in indexes for a in submissions[i].alerts]
-                batch = OrgBatch(org_id=org_id, now=now)
-                await read(conn, pipeline, batch, alerts)
-                decided = []
-                for i in indexes:
-                    alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
-                    queued = tuple(
-                        x
-                        for x in incident_ids
-                        if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
-                    )
-                    decided.append((i, alert_ids, incident_ids, suppressed, queued))
-                batch.finish()
-                written.append((decided, await write_org(conn, batch)))
-            if read_done is not None:
-                read_done()
-            await conn.execute("COMMIT", prepare=True)
-            await pipeline.sync()
-    except BaseException:
-        if conn.info.transaction_status != TransactionStatus.IDLE:
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-        raise
+    # BEGIN goes with the first reads and COMMIT with the writes: two round trips in all.
+    async with pipelined_transaction(conn) as pipeline:
+        for org_id in sorted(by_org):
+            indexes = by_org[org_id]
+            alerts = [a for i in indexes for a in submissions[i].alerts]
+            batch = OrgBatch(org_id=org_id, now=now)
+            await read(conn, pipeline, batch, alerts)
+            decided = []
+            for i in indexes:
+                alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
+                queued = tuple(
+                    x
+                    for x in incident_ids
+                    if batch.incidents[x].new and batch.incidents[x].ai_state is AiState.QUEUED
+                )
+                decided.append((i, alert_ids, incident_ids, suppressed, queued))
+            batch.finish()
+            written.append((decided, await write_org(conn, batch)))
+        if read_done is not None:
+            read_done()
     # The pipeline synced with the COMMIT: every result is in.
     for decided, startable in written:
         start_now = tuple(r[0] for r in await startable.fetchall()) if startable else ()

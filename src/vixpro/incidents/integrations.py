@@ -362,8 +362,14 @@ async def lookup(
 
         pending = asyncio.ensure_future(look())
         _LOOKUPS[digest] = pending
-        pending.add_done_callback(lambda _: _LOOKUPS.pop(digest, None))
+        pending.add_done_callback(lambda done: _looked_up(digest, done))
     return await asyncio.shield(pending)
+
+
+def _looked_up(digest: str, done: asyncio.Future[Resolved | None]) -> None:
+    _LOOKUPS.pop(digest, None)
+    if not done.cancelled():
+        done.exception()  # the waiters have it; marked seen should every one have gone
 
 
 async def resolve(conn: AsyncConnection[Any], master_key: bytes, token: str) -> Resolved | None:

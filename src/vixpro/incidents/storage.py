@@ -32,6 +32,9 @@ from vixpro.incidents.batch import (
 from vixpro.incidents.matching import ServerIndex
 
 NOTIFY_CHANNEL = "vixpro_incidents"
+# Wakes live incident lists in every replica once the transaction commits (psycopg's
+# placeholders: the channel, then the organisation's id as text).
+NOTIFY_SQL = "SELECT pg_notify(%s, %s)"
 
 _I_COLUMNS = ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(","))
 CURRENT_SELECT = (
@@ -507,7 +510,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
                 "counts": list(batch.integration_counts.values()),
             },
         )
-    await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(org)), prepare=True)
+    await conn.execute(NOTIFY_SQL, (NOTIFY_CHANNEL, str(org)), prepare=True)
     if any(i.new and i.ai_state.value == "queued" for i in new_incidents):
         return await conn.execute(_STARTABLE, {"org": org})
     return None

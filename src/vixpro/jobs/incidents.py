@@ -184,8 +184,7 @@ class Claims:
         self, org_id: uuid.UUID, incident_id: uuid.UUID, future: asyncio.Future[bool]
     ) -> None:
         try:
-            async with self.db.tenant_session(org_id) as session:
-                result = await handoff.claim(session, org_id, incident_id)
+            [result] = await handoff.claim_many(self.db, org_id, [incident_id])
         except Exception as exc:
             if not future.done():
                 future.set_exception(exc)
