@@ -448,6 +448,12 @@ def main() -> None:
         default=64,
         help="connections of the fixed-rate scenario (each sends at most one request at a time)",
     )
+    parser.add_argument(
+        "--batch-connections",
+        type=int,
+        default=8,
+        help="connections of the batch scenarios (each sends one batch of 100 at a time)",
+    )
     parser.add_argument("--processes", type=int, default=1, help="web processes on the port")
     parser.add_argument(
         "--only",
@@ -488,11 +494,15 @@ def main() -> None:
                     f"single alerts at a fixed {SUSTAINED_RATE}/s from {SUSTAINED_SENDERS} senders",
                     Load(path, port, args.seconds, SUSTAINED_SENDERS, rate=SUSTAINED_RATE),
                 ),
-                ("batches", "batches of 100", Load(path, port, args.seconds, 8, batch=100)),
+                (
+                    "batches",
+                    "batches of 100",
+                    Load(path, port, args.seconds, args.batch_connections, batch=100),
+                ),
                 (
                     "grouped",
                     "batches of 100 from 50 servers (grouped, storms)",
-                    Load(path, port, args.seconds, 8, batch=100, grouped=True),
+                    Load(path, port, args.seconds, args.batch_connections, batch=100, grouped=True),
                 ),
                 (
                     "grouped_single",

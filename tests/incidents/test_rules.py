@@ -106,6 +106,43 @@ async def test_a_storm_gathers_a_servers_alerts_into_one_held_incident(
     assert "storm_ended" in [e["kind"] for e in detail["timeline"]]
 
 
+async def test_storms_on_several_servers_begin_and_continue_together(
+    client, factory, state, db_urls
+) -> None:
+    org = await new_org(factory, client)
+    for name in ("storm-a", "storm-b"):
+        await enrol_server(state, org.info, name)
+    response = await client.patch(
+        "/api/v1/incident-settings",
+        json={"storm_threshold": 5, "group_window_s": 30},
+        headers=org.headers,
+    )
+    assert response.status_code == 200
+    url = (await org.integration())["webhook_url"]
+
+    def alerts(prefix: str, count: int) -> list[dict[str, object]]:
+        return [
+            am_alert(f"{prefix}{i}-{h}", h) for h in ("storm-a", "storm-b") for i in range(count)
+        ]
+
+    # Five from each server: two ordinary incidents. Then two more from each, in one request:
+    # both storms begin. Then three more from each, in the next: both go on.
+    await post(client, url, am_body(*alerts("U", 5)))
+    await post(client, url, am_body(*alerts("V", 2)))
+    await post(client, url, am_body(*alerts("W", 3)))
+    storms = [i for i in await org.incidents() if i["storm"]]
+    assert sorted(i["title"] for i in storms) == [
+        "Alert storm on storm-a",
+        "Alert storm on storm-b",
+    ]
+    assert [i["alert_count"] for i in storms] == [5, 5]
+    with psycopg.connect(owner_dsn(db_urls)) as conn:
+        rows = conn.execute(
+            "SELECT alerts, ended_at FROM storms WHERE org_id = %s", (org.info.org_id,)
+        ).fetchall()
+    assert rows == [(5, None), (5, None)]
+
+
 async def test_alerts_inside_a_maintenance_window_are_kept_and_open_nothing(
     client, factory, state, db_urls
 ) -> None:

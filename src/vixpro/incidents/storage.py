@@ -50,11 +50,6 @@ GROUP_SELECT = (
     "SELECT * FROM incidents WHERE org_id = %s AND group_key = k.key AND state <> 'resolved' "
     "ORDER BY last_alert_at DESC LIMIT 1) i"
 )
-STORM_SELECT = (
-    "SELECT s.server_id, s.id, s.incident_id, s.alerts, s.last_alert_at, "
-    + ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.split(","))
-    + " "
-)
 
 
 # The organisation's rules, its next incident number and a digest of what server matching
@@ -100,8 +95,13 @@ _BUDGETS_SELECT = (
     "AND server_id = ANY(%(servers)s) AND day = %(day)s"
 )
 
+# Each open storm's incident probed by key (OFFSET 0 keeps the planner from flattening the
+# subquery into a join, which it hashes over every incident once it knows the storms).
 _STORMS_SELECT = (
-    STORM_SELECT + "FROM storms s JOIN incidents i ON i.id = s.incident_id "
+    "SELECT s.server_id, s.id, s.incident_id, s.alerts, s.last_alert_at, "  # noqa: S608 - constant column list
+    + _I_COLUMNS
+    + " FROM storms s CROSS JOIN LATERAL (SELECT * FROM incidents WHERE id = s.incident_id "
+    "AND org_id = %(org)s OFFSET 0) i "
     "WHERE s.org_id = %(org)s AND s.server_id = ANY(%(servers)s) AND s.ended_at IS NULL"
 )
 
@@ -491,8 +491,8 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
             },
             prepare=True,
         )
-    for server_id, storm in batch.storms.items():
-        await _write_storm(conn, org, now, server_id, storm)
+    if batch.storms:
+        await _write_storms(conn, org, now, batch.storms)
     if batch.org_events:
         await conn.cursor().executemany(
             "INSERT INTO org_events (org_id, kind, severity, detail, server_id, incident_id, at) "
@@ -516,17 +516,51 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
     return None
 
 
-async def _write_storm(
-    conn: AsyncConnection[Any], org: uuid.UUID, now: datetime, server_id: uuid.UUID, storm: StormRow
+_INSERT_STORMS = """
+INSERT INTO storms (id, org_id, server_id, incident_id, alerts, started_at, last_alert_at)
+SELECT r.id, %(org)s, r.server_id, r.incident_id, r.alerts, %(now)s, r.last_alert_at
+FROM unnest(%(ids)s::uuid[], %(servers)s::uuid[], %(incidents)s::uuid[], %(alerts)s::int[],
+    %(last)s::timestamptz[]) AS r(id, server_id, incident_id, alerts, last_alert_at)
+"""
+
+_UPDATE_STORMS = """
+UPDATE storms s SET alerts = r.alerts, last_alert_at = r.last_alert_at
+FROM unnest(%(ids)s::uuid[], %(alerts)s::int[], %(last)s::timestamptz[])
+    AS r(id, alerts, last_alert_at)
+WHERE s.id = r.id AND s.id = ANY(%(ids)s::uuid[]) AND s.org_id = %(org)s
+"""
+
+
+async def _write_storms(
+    conn: AsyncConnection[Any],
+    org: uuid.UUID,
+    now: datetime,
+    storms: dict[uuid.UUID, StormRow],
 ) -> None:
-    if storm.new:
+    """The batch's storms, begun and continued: one statement each, however many servers."""
+    new = [(server, storm) for server, storm in storms.items() if storm.new]
+    old = [storm for storm in storms.values() if not storm.new]
+    if new:
         await conn.execute(
-            "INSERT INTO storms (id, org_id, server_id, incident_id, alerts, started_at, "
-            "last_alert_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (storm.id, org, server_id, storm.incident_id, storm.alerts, now, storm.last_alert_at),
+            _INSERT_STORMS,
+            {
+                "org": org,
+                "now": now,
+                "ids": [storm.id for _, storm in new],
+                "servers": [server for server, _ in new],
+                "incidents": [storm.incident_id for _, storm in new],
+                "alerts": [storm.alerts for _, storm in new],
+                "last": [storm.last_alert_at for _, storm in new],
+            },
+            prepare=True,
         )
-    else:
+    if old:
         await conn.execute(
-            "UPDATE storms SET alerts = %s, last_alert_at = %s WHERE id = %s",
-            (storm.alerts, storm.last_alert_at, storm.id),
+            _UPDATE_STORMS,
+            {
+                "org": org,
+                "ids": [storm.id for storm in old],
+                "alerts": [storm.alerts for storm in old],
+                "last": [storm.last_alert_at for storm in old],
+            },
         )
