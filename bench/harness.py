@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -58,6 +59,12 @@ class BenchPlatform:
         self.ws_url = f"ws://127.0.0.1:{port}/api/v1/hostagent/ws"
 
 
+def _stderr() -> Any:
+    """Where the web process's log goes: VIXPRO_BENCH_STDERR=path keeps it, else nowhere."""
+    path = os.environ.get("VIXPRO_BENCH_STDERR")
+    return (path and Path(path).open("ab")) or subprocess.DEVNULL
+
+
 def start_web(env: dict[str, str], port: int, processes: int = 1) -> subprocess.Popen[bytes]:
     # VIXPRO_BENCH_PROFILE=path runs the web process under cProfile (written when it stops).
     profile = os.environ.get("VIXPRO_BENCH_PROFILE")
@@ -76,7 +83,7 @@ def start_web(env: dict[str, str], port: int, processes: int = 1) -> subprocess.
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=_stderr(),
         start_new_session=True,  # its own process group: kill -9 reaches every web process
     )
     url = f"http://127.0.0.1:{port}"

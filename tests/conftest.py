@@ -34,6 +34,7 @@ from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url, resolve_urls
 from vixpro.settings import Settings
 from vixpro.web.app import create_app
+from vixpro.web.server import server_config
 from vixpro.web.state import AppState
 
 TEST_MASTER_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
@@ -182,14 +183,8 @@ class LiveServer:
         self.state = AppState(settings=self.settings, db=db, head_revision=head_revision())
         await self.state.start()
         app = create_app(self.state)
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="off",
-            ssl_certfile=self.tls[0] if self.tls else None,
-            ssl_keyfile=self.tls[1] if self.tls else None,
+        config = server_config(
+            app, host="127.0.0.1", port=self.port, tls=self.tls, log_level="warning"
         )
         self._server = uvicorn.Server(config)
         task = asyncio.create_task(self._server.serve())

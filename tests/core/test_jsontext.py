@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vixpro.core import jsontext
 from vixpro.core.roles import Role
@@ -35,3 +40,44 @@ def test_what_orjson_refuses_is_written_by_the_standard_library() -> None:
 def test_text_reads_back() -> None:
     value = {"a": [1, 2.5, None, True, "é", "\u2603"], "b": {}}
     assert json.loads(jsontext.dumps(value)) == value
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_reading_gives_what_the_standard_library_gives(value: object) -> None:
+    for text in (json.dumps(value), json.dumps(value, ensure_ascii=False, indent=1)):
+        data = text.encode()
+        assert jsontext.loads(data) == json.loads(data)
+
+
+def test_integers_beyond_64_bits_are_read_exactly() -> None:
+    assert jsontext.loads(b'{"id": 123456789012345678901234567890}') == {
+        "id": 123456789012345678901234567890
+    }
+    assert jsontext.loads(b"[18446744073709551615, -9223372036854775808]") == [
+        18446744073709551615,
+        -9223372036854775808,
+    ]
+
+
+def test_what_orjson_refuses_is_read_or_refused_as_the_standard_library_does() -> None:
+    assert math.isnan(jsontext.loads(b"[NaN]")[0])
+    assert jsontext.loads(b'{"a": "\\ud800"}') == {"a": "\ud800"}
+    assert jsontext.loads('{"a": 1}'.encode("utf-16")) == {"a": 1}
+    for bad in (b"{", b"[1,]", b'{"a" 1}'):
+        with pytest.raises(json.JSONDecodeError) as ours:
+            jsontext.loads(bad)
+        with pytest.raises(json.JSONDecodeError) as theirs:
+            json.loads(bad)
+        assert str(ours.value) == str(theirs.value)

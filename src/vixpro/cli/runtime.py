@@ -155,6 +155,7 @@ async def serve(
     from vixpro.ai.providers.registry import preload_sdks
     from vixpro.jobs.app import create_job_app
     from vixpro.web.app import create_app
+    from vixpro.web.server import server_config
     from vixpro.web.state import AppState
 
     db = Database(urls, pool_size=10)
@@ -177,17 +178,13 @@ async def serve(
     async with job_app.open_async():
         if role in ("web", "all"):
             app = create_app(state)
-            config = uvicorn.Config(
+            config = server_config(
                 app,
                 host=settings.host,
                 port=settings.port,
-                lifespan="off",
+                tls=ssl,
                 log_config=None,
-                access_log=False,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-                ssl_certfile=ssl[0] if ssl else None,
-                ssl_keyfile=ssl[1] if ssl else None,
-                server_header=False,
             )
             server = _Server(config)
             sockets = [reuse_port_socket(settings.host, settings.port)] if shared_port else None

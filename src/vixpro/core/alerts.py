@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 
 class Status(StrEnum):
     FIRING = "firing"
@@ -87,9 +89,32 @@ def severity_from_word(word: object, default: Severity = Severity.WARNING) -> Se
 
 
 def fingerprint(source: str, *identity: object) -> str:
-    """A stable hash of the source's identity fields (order matters; mappings are sorted)."""
-    encoded = json.dumps([source, *identity], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()[:32]
+    """A stable hash of the source's identity fields (order matters; mappings are sorted).
+
+    The hashed text is the standard library's compact, key-sorted JSON (stored fingerprints
+    depend on it). For the usual identity, strings and string-to-string mappings in plain
+    ASCII without escapes, orjson writes the very same text several times faster."""
+    value = [source, *identity]
+    encoded = _plain_json(value)
+    if encoded is None:
+        encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+def _plain_json(value: list[object]) -> bytes | None:
+    """``value`` as the standard library would write it, where orjson writes it identically:
+    strings and mappings of strings only, all ASCII, nothing escaped; else None."""
+    for item in value:
+        if type(item) is dict:
+            for key, text in item.items():
+                if type(key) is not str or type(text) is not str:
+                    return None
+        elif type(item) is not str:
+            return None
+    encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    if not encoded.isascii() or b"\\" in encoded:
+        return None
+    return encoded
 
 
 @dataclass(frozen=True, slots=True)

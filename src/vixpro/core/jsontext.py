@@ -1,18 +1,27 @@
-"""JSON text for the hot paths (statement parameters, host-agent messages), made with orjson.
+"""JSON text for the hot paths (statement parameters, host-agent messages, webhook bodies),
+made and read with orjson.
 
 orjson writes UUIDs, datetimes and enums itself and is several times faster than the standard
 library's encoder with a ``default``. It refuses what JSON can say but it cannot (integers
 beyond 64 bits, say, in a tool's parameters): those fall back to the standard library, so any
-value the standard encoder accepts is accepted here. Reading stays with the standard library:
-orjson reads such integers as floats, and refuses the NaN that Python writes.
+value the standard encoder accepts is accepted here.
+
+Reading gives exactly what the standard library's ``json.loads`` gives: orjson reads integers
+beyond 64 bits as floats, so a document with a run of 20 digits is read by the standard
+library, as is anything orjson refuses (the NaN that Python writes, UTF-16, lone surrogates),
+which also keeps the standard library's error messages.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
+
+# Twenty digits in a row: possibly an integer beyond 64 bits, which orjson reads as a float.
+_LONG_NUMBER = re.compile(rb"[0-9]{20}")
 
 
 def dumps(value: Any) -> str:
@@ -21,3 +30,13 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, default=str).decode()
     except TypeError:  # orjson.JSONEncodeError is one
         return json.dumps(value, default=str)
+
+
+def loads(data: bytes) -> Any:
+    """``data`` read as ``json.loads`` reads it (and failing as it fails)."""
+    if _LONG_NUMBER.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)

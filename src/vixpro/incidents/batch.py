@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from vixpro.core import ids
 from vixpro.core.alerts import NormalizedAlert, Status, Tier, tier_of
 from vixpro.core.incidents import (
     AiState,
@@ -246,7 +247,7 @@ class OrgBatch:
         suppressed_by: uuid.UUID | None = None,
     ) -> AlertRow:
         row = AlertRow(
-            id=uuid.uuid4(),
+            id=ids.uuid4(),
             fingerprint=alert.fingerprint,
             incident_id=incident.id if incident else None,
             status=alert.status.value,
@@ -445,7 +446,7 @@ class OrgBatch:
         if storm and not manual_reason:
             ai_state = AiState.HELD
         incident = IncidentRow(
-            id=uuid.uuid4(),
+            id=ids.uuid4(),
             number=self.next_number,
             title=clean(title or alert.title)[:500],
             state=State.OPEN,
@@ -499,7 +500,7 @@ class OrgBatch:
         )
         self.event(incident, "storm", detail)
         self.org_events.append(("storm", "critical", detail, server_id, incident.id))
-        storm = StormRow(uuid.uuid4(), incident.id, 0, self.now, new=True)
+        storm = StormRow(ids.uuid4(), incident.id, 0, self.now, new=True)
         self.storms[server_id] = storm
         return storm
 

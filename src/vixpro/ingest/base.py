@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
+from vixpro.core import jsontext
 from vixpro.core.alerts import NormalizedAlert
 
 
@@ -43,7 +44,7 @@ class WebhookRequest:
         if not self.body.strip():
             raise PayloadError("the body is empty; a JSON document was expected")
         try:
-            return json.loads(self.body)
+            return jsontext.loads(self.body)
         except UnicodeDecodeError as exc:
             raise PayloadError("the body is not UTF-8 text") from exc
         except RecursionError as exc:
