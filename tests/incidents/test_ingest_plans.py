@@ -117,9 +117,10 @@ def _values(conn: psycopg.Connection[Any], org: uuid.UUID) -> dict[str, Any]:
         "fingerprints": [fp for _, fp in alerts],
         "keys": ["fp:" + fp for _, fp in alerts],
         "ids": incidents,
-        "rows": json.dumps([{"id": str(i)} for i in incidents]),
+        # Positional rows (``db.rowdoc``): the id first, the rest left out (null).
+        "rows": json.dumps([[str(i)] for i in incidents]),
         "alert_ids": [a for a, _ in alerts],
-        "alert_rows": json.dumps([{"id": str(a)} for a, _ in alerts]),
+        "alert_rows": json.dumps([[str(a)] for a, _ in alerts]),
     }
 
 

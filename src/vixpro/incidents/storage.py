@@ -16,9 +16,9 @@ from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline
 
-from vixpro.core import jsontext
 from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.incidents import Rules, Scope, Window, effective_budget, group_key
+from vixpro.db.rowdoc import RowDocument
 from vixpro.incidents.batch import (
     INCIDENT_COLUMNS,
     AlertRow,
@@ -284,11 +284,28 @@ def _apply_groups(batch: OrgBatch, rows: tuple[list[Any], list[Any], list[Any], 
     batch.budgets = {r[0]: r[1] for r in budget_rows}
 
 
-def _json(rows: list[dict[str, Any]]) -> str:
-    return jsontext.dumps(rows)
-
-
-_INSERT_INCIDENTS = """
+_NEW_INCIDENTS = RowDocument(
+    (
+        ("id", "uuid"),
+        ("number", "bigint"),
+        ("title", "text"),
+        ("state", "text"),
+        ("severity", "text"),
+        ("source", "text"),
+        ("group_key", "text"),
+        ("server_id", "uuid"),
+        ("manual_mode", "boolean"),
+        ("manual_reason", "text"),
+        ("storm", "boolean"),
+        ("ai_state", "text"),
+        ("alert_count", "int"),
+        ("open_alerts", "int"),
+        ("first_alert_received_at", "timestamptz"),
+        ("last_alert_at", "timestamptz"),
+        ("ai_queued_at", "timestamptz"),
+    )
+)
+_INSERT_INCIDENTS = f"""
 INSERT INTO incidents (id, org_id, number, title, state, severity, source, group_key, server_id,
     manual_mode, manual_reason, storm, ai_state, alert_count, open_alerts, reopened,
     first_alert_received_at, last_alert_at, created_at, updated_at, ai_queued_at)
@@ -296,26 +313,58 @@ SELECT r.id, %(org)s, r.number, r.title, r.state, r.severity, r.source, r.group_
     r.server_id, r.manual_mode, r.manual_reason, r.storm, r.ai_state, r.alert_count,
     r.open_alerts, 0, r.first_alert_received_at, r.last_alert_at, %(now)s, %(now)s,
     r.ai_queued_at
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, number bigint, title text, state text,
-    severity text, source text, group_key text, server_id uuid, manual_mode boolean,
-    manual_reason text, storm boolean, ai_state text, alert_count int, open_alerts int,
-    first_alert_received_at timestamptz, last_alert_at timestamptz, ai_queued_at timestamptz)
-"""
+FROM {_NEW_INCIDENTS.source("%(rows)s")} AS r
+"""  # noqa: S608 - constant columns
 
-_UPDATE_INCIDENTS = """
+_CHANGED_INCIDENTS = RowDocument(
+    (
+        ("id", "uuid"),
+        ("state", "text"),
+        ("severity", "text"),
+        ("alert_count", "int"),
+        ("open_alerts", "int"),
+        ("reopened", "int"),
+        ("last_alert_at", "timestamptz"),
+        ("resolved_at", "timestamptz"),
+        ("resolved_by", "text"),
+        ("acknowledged_at", "timestamptz"),
+        ("acknowledged_by", "text"),
+    )
+)
+_UPDATE_INCIDENTS = f"""
 UPDATE incidents i SET state = r.state, severity = r.severity, alert_count = r.alert_count,
     open_alerts = r.open_alerts, reopened = r.reopened, last_alert_at = r.last_alert_at,
     resolved_at = r.resolved_at, resolved_by = r.resolved_by,
     acknowledged_at = r.acknowledged_at, acknowledged_by = r.acknowledged_by,
     updated_at = %(now)s
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, state text, severity text,
-    alert_count int, open_alerts int, reopened int, last_alert_at timestamptz,
-    resolved_at timestamptz, resolved_by text, acknowledged_at timestamptz,
-    acknowledged_by text)
+FROM {_CHANGED_INCIDENTS.source("%(rows)s")} AS r
 WHERE i.id = r.id AND i.id = ANY(%(ids)s::uuid[]) AND i.org_id = %(org)s
-"""
+"""  # noqa: S608 - constant columns
 
-_INSERT_ALERTS = """
+# An alert's values (``AlertRow.values``), as both alert documents carry them.
+_ALERT_VALUES: tuple[tuple[str, str], ...] = (
+    ("id", "uuid"),
+    ("integration_id", "uuid"),
+    ("source", "text"),
+    ("fingerprint", "text"),
+    ("status", "text"),
+    ("severity", "text"),
+    ("title", "text"),
+    ("description", "text"),
+    ("labels", "jsonb"),
+    ("annotations", "jsonb"),
+    ("host_hints", "text[]"),
+    ("server_id", "uuid"),
+    ("source_url", "text"),
+    ("starts_at", "timestamptz"),
+    ("ends_at", "timestamptz"),
+    ("raw", "jsonb"),
+    ("count", "int"),
+    ("last_seen_at", "timestamptz"),
+    ("resolved_at", "timestamptz"),
+)
+_NEW_ALERTS = RowDocument((*_ALERT_VALUES, ("incident_id", "uuid"), ("suppressed_by", "uuid")))
+_INSERT_ALERTS = f"""
 INSERT INTO alerts (id, org_id, incident_id, integration_id, source, fingerprint, status,
     severity, title, description, labels, annotations, host_hints, server_id, source_url,
     starts_at, ends_at, raw, count, first_seen_at, last_seen_at, resolved_at, suppressed_by)
@@ -324,40 +373,60 @@ SELECT r.id, %(org)s, r.incident_id, r.integration_id, r.source, r.fingerprint, 
     r.host_hints, r.server_id, r.source_url,
     r.starts_at, r.ends_at, r.raw, r.count, %(now)s, r.last_seen_at, r.resolved_at,
     r.suppressed_by
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, incident_id uuid, integration_id uuid,
-    source text, fingerprint text, status text, severity text, title text, description text,
-    labels jsonb, annotations jsonb, host_hints text[], server_id uuid, source_url text,
-    starts_at timestamptz, ends_at timestamptz, raw jsonb, count int,
-    last_seen_at timestamptz, resolved_at timestamptz, suppressed_by uuid)
-"""
+FROM {_NEW_ALERTS.source("%(rows)s")} AS r
+"""  # noqa: S608 - constant columns
 
-_UPDATE_ALERTS = """
+_CHANGED_ALERTS = RowDocument(_ALERT_VALUES)
+_UPDATE_ALERTS = f"""
 UPDATE alerts a SET status = r.status, severity = r.severity, title = r.title,
     description = r.description, labels = r.labels, annotations = r.annotations,
     server_id = coalesce(r.server_id, a.server_id), source_url = r.source_url,
     ends_at = r.ends_at, raw = r.raw, count = r.count, last_seen_at = r.last_seen_at,
     resolved_at = r.resolved_at
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, status text, severity text, title text,
-    description text, labels jsonb, annotations jsonb, server_id uuid, source_url text,
-    ends_at timestamptz, raw jsonb, count int, last_seen_at timestamptz,
-    resolved_at timestamptz)
+FROM {_CHANGED_ALERTS.source("%(rows)s")} AS r
 WHERE a.id = r.id AND a.id = ANY(%(ids)s::uuid[]) AND a.org_id = %(org)s
-"""
+"""  # noqa: S608 - constant columns
 
-_INSERT_EVENTS = """
+_EVENTS = RowDocument(
+    (
+        ("incident_id", "uuid"),
+        ("kind", "text"),
+        ("actor", "text"),
+        ("detail", "text"),
+        ("data", "jsonb"),
+    )
+)
+_INSERT_EVENTS = f"""
 INSERT INTO incident_events (org_id, incident_id, kind, actor, detail, data, at)
 SELECT %(org)s, r.incident_id, r.kind, r.actor, r.detail, r.data, %(now)s
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(incident_id uuid, kind text, actor text,
-    detail text, data jsonb)
-"""
+FROM {_EVENTS.source("%(rows)s")} AS r
+"""  # noqa: S608 - constant columns
 
 
-def _alert_values(row: AlertRow) -> dict[str, Any]:
-    values = dict(row.values)
-    values["id"] = row.id
-    values["fingerprint"] = row.fingerprint
-    values["count"] = row.count
-    return values
+def _alert_values(row: AlertRow) -> list[Any]:
+    """``row``'s values in ``_ALERT_VALUES`` order."""
+    values = row.values
+    return [
+        row.id,
+        values["integration_id"],
+        values["source"],
+        row.fingerprint,
+        values["status"],
+        values["severity"],
+        values["title"],
+        values["description"],
+        values["labels"],
+        values["annotations"],
+        values["host_hints"],
+        values["server_id"],
+        values["source_url"],
+        values["starts_at"],
+        values["ends_at"],
+        values["raw"],
+        row.count,
+        values["last_seen_at"],
+        values["resolved_at"],
+    ]
 
 
 _STARTABLE_TEMPLATE = """
@@ -396,70 +465,63 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
     new_alerts = [a for a in batch.alert_rows if a.new]
     changed_alerts = [a for a in batch.alert_rows if not a.new]
     if new_incidents:
-        rows = [
-            {
-                "id": i.id,
-                "number": i.number,
-                "title": i.title,
-                "state": i.state.value,
-                "severity": i.severity.value,
-                "source": i.source,
-                "group_key": i.group_key,
-                "server_id": i.server_id,
-                "manual_mode": i.manual_mode,
-                "manual_reason": i.manual_reason,
-                "storm": i.storm,
-                "ai_state": i.ai_state.value,
-                "alert_count": i.alert_count,
-                "open_alerts": i.open_alerts,
-                "first_alert_received_at": i.first_alert_received_at,
-                "last_alert_at": i.last_alert_at,
-                "ai_queued_at": now if i.ai_state.value == "queued" else None,
-            }
+        rows = _NEW_INCIDENTS.dumps(
+            [
+                i.id,
+                i.number,
+                i.title,
+                i.state.value,
+                i.severity.value,
+                i.source,
+                i.group_key,
+                i.server_id,
+                i.manual_mode,
+                i.manual_reason,
+                i.storm,
+                i.ai_state.value,
+                i.alert_count,
+                i.open_alerts,
+                i.first_alert_received_at,
+                i.last_alert_at,
+                now if i.ai_state.value == "queued" else None,
+            ]
             for i in new_incidents
-        ]
-        await conn.execute(_INSERT_INCIDENTS, {**base, "rows": _json(rows)}, prepare=True)
+        )
+        await conn.execute(_INSERT_INCIDENTS, {**base, "rows": rows}, prepare=True)
     if changed_incidents:
-        rows = [
-            {
-                "id": i.id,
-                "state": i.state.value,
-                "severity": i.severity.value,
-                "alert_count": i.alert_count,
-                "open_alerts": i.open_alerts,
-                "reopened": i.reopened,
-                "last_alert_at": i.last_alert_at,
-                "resolved_at": i.resolved_at,
-                "resolved_by": i.resolved_by,
-                "acknowledged_at": i.acknowledged_at,
-                "acknowledged_by": i.acknowledged_by,
-            }
+        rows = _CHANGED_INCIDENTS.dumps(
+            [
+                i.id,
+                i.state.value,
+                i.severity.value,
+                i.alert_count,
+                i.open_alerts,
+                i.reopened,
+                i.last_alert_at,
+                i.resolved_at,
+                i.resolved_by,
+                i.acknowledged_at,
+                i.acknowledged_by,
+            ]
             for i in changed_incidents
-        ]
+        )
         ids = [i.id for i in changed_incidents]
-        await conn.execute(_UPDATE_INCIDENTS, {**base, "rows": _json(rows), "ids": ids})
+        await conn.execute(_UPDATE_INCIDENTS, {**base, "rows": rows, "ids": ids})
     if new_alerts:
-        rows = [
-            {**_alert_values(a), "incident_id": a.incident_id, "suppressed_by": a.suppressed_by}
-            for a in new_alerts
-        ]
-        await conn.execute(_INSERT_ALERTS, {**base, "rows": _json(rows)}, prepare=True)
+        rows = _NEW_ALERTS.dumps(
+            [*_alert_values(a), a.incident_id, a.suppressed_by] for a in new_alerts
+        )
+        await conn.execute(_INSERT_ALERTS, {**base, "rows": rows}, prepare=True)
     if changed_alerts:
-        rows = [_alert_values(a) for a in changed_alerts]
+        rows = _CHANGED_ALERTS.dumps(_alert_values(a) for a in changed_alerts)
         ids = [a.id for a in changed_alerts]
-        await conn.execute(_UPDATE_ALERTS, {**base, "rows": _json(rows), "ids": ids})
+        await conn.execute(_UPDATE_ALERTS, {**base, "rows": rows, "ids": ids})
     if batch.events:
-        events: list[dict[str, Any]] = [
-            {
-                "incident_id": i,
-                "kind": k,
-                "actor": actor,
-                "detail": clean(d),
-                "data": clean(data),
-            }
-            for i, k, actor, d, data in batch.events
-        ]
-        await conn.execute(_INSERT_EVENTS, {**base, "rows": _json(events)}, prepare=True)
+        rows = _EVENTS.dumps(
+            [i, kind, actor, clean(detail), clean(data)]
+            for i, kind, actor, detail, data in batch.events
+        )
+        await conn.execute(_INSERT_EVENTS, {**base, "rows": rows}, prepare=True)
     if batch.rate_delta:
         minute = minute_of(now)
         await conn.execute(

@@ -1,0 +1,52 @@
+"""Rows sent as positional JSON arrays read back as the typed rows they were."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from tests.conftest import owner_dsn
+from vixpro.db.rowdoc import RowDocument
+from vixpro.db.urls import DatabaseUrls
+
+DOCUMENT = RowDocument(
+    (
+        ("id", "uuid"),
+        ("n", "bigint"),
+        ("flag", "boolean"),
+        ("name", "text"),
+        ("at", "timestamptz"),
+        ("labels", "jsonb"),
+        ("hints", "text[]"),
+    )
+)
+
+
+def test_every_type_and_null_reads_back(db_urls: DatabaseUrls) -> None:
+    ident = uuid.uuid4()
+    at = datetime(2026, 11, 27, 12, 0, 0, 250_000, tzinfo=UTC)
+    rows: list[list[Any]] = [
+        [ident, 2**40, True, 'quote " backslash \\ é ☃ \n', at, {"a": "b", "n": [1]}, ["x", "y"]],
+        [None, None, None, None, None, None, None],
+        [ident, 0, False, "", at, {}, []],
+    ]
+    with psycopg.connect(owner_dsn(db_urls)) as conn:
+        got = conn.execute(
+            f"SELECT {', '.join('r.' + n for n in DOCUMENT.names)} "
+            f"FROM {DOCUMENT.source('%s')} AS r",
+            (DOCUMENT.dumps(rows),),
+        ).fetchall()
+    assert got == [
+        (ident, 2**40, True, 'quote " backslash \\ é ☃ \n', at, {"a": "b", "n": [1]}, ["x", "y"]),
+        (None, None, None, None, None, None, None),
+        (ident, 0, False, "", at, {}, []),
+    ]
+
+
+def test_an_empty_document_has_no_rows(db_urls: DatabaseUrls) -> None:
+    with psycopg.connect(owner_dsn(db_urls)) as conn:
+        got = conn.execute(f"SELECT count(*) FROM {DOCUMENT.source('%s')} AS r", ("[]",))
+        assert got.fetchone() == (0,)
