@@ -1,9 +1,9 @@
 """The ingest writer's statements must probe by key, whichever organisation they serve and however
 stale the statistics: an organisation that floods alerts grows its rows faster than ANALYZE runs.
 
-Each statement is planned generically, as the writer runs it (every statement prepared, with
-``plan_cache_mode = force_generic_plan``), and also with its values, for one large
-organisation and one small, after the tables grew twenty-fold since they were last analysed.
+Each statement is planned as the writer sends it (with its values, no prepared statement) and
+also as a generic plan, for one large organisation and one small, after the tables grew
+twenty-fold since they were last analysed.
 """
 
 from __future__ import annotations

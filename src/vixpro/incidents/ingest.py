@@ -121,17 +121,15 @@ class IngestWriter:
         pool_size: int = 4,
         on_committed: Committed | None = None,
     ) -> None:
-        # Every statement is prepared, and planned once per connection, generically
-        # (``plan_cache_mode``): parsing and planning had been over half of PostgreSQL's
-        # CPU for small transactions. A generic plan is made with the statistics of the
-        # moment and kept, so every read and update probes its rows by key (unnest +
-        # LATERAL ... LIMIT 1, or the primary key) and has no choice that depends on them;
-        # tests/incidents/test_ingest_plans.py checks each statement's generic plan after
-        # the tables grew twenty-fold since they were last analysed. The plans cached for
-        # the outbox trigger and the foreign-key checks look rows up by key as well
-        # (migration 0012). Connections are still replaced every PLAN_LIFETIME_S, so that
-        # none keeps a plan for long (a trigger plan chosen on a near-empty table, before
-        # 0012, cost 1.2 ms per alert at 10,000 incidents, see BENCHMARKS.md, Ingest).
+        # Reads and updates are planned with their values (no server-side prepared
+        # statement): a generic plan is made once, with the statistics of that moment, and
+        # kept; made while the tables are empty or never analysed, it can probe incidents
+        # through an organisation-wide index for every row. The inserts, whose plans have
+        # no choice to make, are prepared (storage.py). Plans cached inside a session (the
+        # outbox trigger's, the foreign-key checks') are made the same way and as kept:
+        # connections are replaced every PLAN_LIFETIME_S so that none outlives a table's
+        # growth by long (a trigger plan chosen on a near-empty table cost 1.2 ms per alert
+        # at 10,000 incidents, see BENCHMARKS.md, Ingest).
         self._pool = AsyncConnectionPool(
             libpq_url(app_url),
             min_size=1,
@@ -140,11 +138,7 @@ class IngestWriter:
             name="vixpro-ingest",
             max_lifetime=PLAN_LIFETIME_S,
             # Autocommit: ``store`` sends its own BEGIN and COMMIT inside the pipeline.
-            kwargs={
-                "prepare_threshold": 0,
-                "autocommit": True,
-                "options": "-c plan_cache_mode=force_generic_plan",
-            },
+            kwargs={"prepare_threshold": None, "autocommit": True},
         )
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
