@@ -37,6 +37,14 @@ class Org:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def settings(self, **values: Any) -> dict[str, Any]:
+        """Change the organisation's incident settings (grouping, budgets, storms)."""
+        response = await self.client.patch(
+            "/api/v1/incident-settings", json=values, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
     async def incidents(self, **params: Any) -> list[dict[str, Any]]:
         return list((await self.get("/incidents", **params))["items"])
 

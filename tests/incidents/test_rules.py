@@ -16,12 +16,7 @@ async def test_past_the_alert_budget_incidents_are_manual_and_the_org_is_told(
 ) -> None:
     org = await new_org(factory, client)
     await enrol_server(state, org.info, "busy-1")
-    response = await client.patch(
-        "/api/v1/incident-settings",
-        json={"alert_budget": 2, "group_window_s": 30},
-        headers=org.headers,
-    )
-    assert response.status_code == 200, response.text
+    await org.settings(alert_budget=2, group_window_s=30)
     url = (await org.integration())["webhook_url"]
     # Three different fingerprints; the group window is short but they arrive together, so
     # the first opens an incident and the next two join it. Resolve it, then a fourth alert
@@ -74,12 +69,7 @@ async def test_a_storm_gathers_a_servers_alerts_into_one_held_incident(
 ) -> None:
     org = await new_org(factory, client)
     await enrol_server(state, org.info, "stormy")
-    response = await client.patch(
-        "/api/v1/incident-settings",
-        json={"storm_threshold": 5, "group_window_s": 30},
-        headers=org.headers,
-    )
-    assert response.status_code == 200
+    await org.settings(storm_threshold=5, group_window_s=30)
     url = (await org.integration())["webhook_url"]
     # Five alerts: one ordinary incident. The sixth makes it more than five in the window.
     await post(client, url, am_body(*[am_alert(f"S{i}", "stormy") for i in range(5)]))
@@ -112,12 +102,7 @@ async def test_storms_on_several_servers_begin_and_continue_together(
     org = await new_org(factory, client)
     for name in ("storm-a", "storm-b"):
         await enrol_server(state, org.info, name)
-    response = await client.patch(
-        "/api/v1/incident-settings",
-        json={"storm_threshold": 5, "group_window_s": 30},
-        headers=org.headers,
-    )
-    assert response.status_code == 200
+    await org.settings(storm_threshold=5, group_window_s=30)
     url = (await org.integration())["webhook_url"]
 
     def alerts(prefix: str, count: int) -> list[dict[str, object]]:
