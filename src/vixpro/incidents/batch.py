@@ -108,6 +108,10 @@ class IncidentRow:
     resolved_by: str | None = None
     new: bool = False
     changed: bool = False
+    # This batch moved its state (reopened, acknowledged or resolved it): only then are the
+    # state and its stamps written back, so a person's action that committed after the
+    # batch read the incident is not undone by a batch that merely counted alerts.
+    moved: bool = False
     # Set only on new incidents:
     source: str = ""
     manual_reason: str | None = None
@@ -354,6 +358,7 @@ class OrgBatch:
             incident.state = State.RESOLVED
             incident.resolved_at = self.now
             incident.resolved_by = "system"
+            incident.moved = True
             self.event(incident, "resolved", "All alerts resolved; the incident resolved itself")
         self.touch(incident)
         return current, incident
@@ -380,6 +385,7 @@ class OrgBatch:
             incident.state = State.ACKNOWLEDGED
             incident.acknowledged_at = self.now
             incident.acknowledged_by = alert.source
+            incident.moved = True
             self.event(
                 incident, "acknowledged", f"Acknowledged by {alert.source}", actor=alert.source
             )
@@ -393,6 +399,7 @@ class OrgBatch:
 
     def _reopen(self, incident: IncidentRow, why: str) -> None:
         incident.state = State.OPEN
+        incident.moved = True
         incident.reopened += 1
         incident.resolved_at = None
         incident.resolved_by = None

@@ -319,6 +319,7 @@ FROM {_NEW_INCIDENTS.source("%(rows)s")} AS r
 _CHANGED_INCIDENTS = RowDocument(
     (
         ("id", "uuid"),
+        ("moved", "boolean"),
         ("state", "text"),
         ("severity", "text"),
         ("alert_count", "int"),
@@ -332,11 +333,15 @@ _CHANGED_INCIDENTS = RowDocument(
     )
 )
 _UPDATE_INCIDENTS = f"""
-UPDATE incidents i SET state = r.state, severity = r.severity, alert_count = r.alert_count,
-    open_alerts = r.open_alerts, reopened = r.reopened, last_alert_at = r.last_alert_at,
-    resolved_at = r.resolved_at, resolved_by = r.resolved_by,
-    acknowledged_at = r.acknowledged_at, acknowledged_by = r.acknowledged_by,
-    updated_at = %(now)s
+UPDATE incidents i SET alert_count = r.alert_count, open_alerts = r.open_alerts,
+    last_alert_at = r.last_alert_at, updated_at = %(now)s,
+    severity = CASE WHEN r.severity = 'critical' THEN r.severity ELSE i.severity END,
+    state = CASE WHEN r.moved THEN r.state ELSE i.state END,
+    reopened = CASE WHEN r.moved THEN r.reopened ELSE i.reopened END,
+    resolved_at = CASE WHEN r.moved THEN r.resolved_at ELSE i.resolved_at END,
+    resolved_by = CASE WHEN r.moved THEN r.resolved_by ELSE i.resolved_by END,
+    acknowledged_at = CASE WHEN r.moved THEN r.acknowledged_at ELSE i.acknowledged_at END,
+    acknowledged_by = CASE WHEN r.moved THEN r.acknowledged_by ELSE i.acknowledged_by END
 FROM {_CHANGED_INCIDENTS.source("%(rows)s")} AS r
 WHERE i.id = r.id AND i.id = ANY(%(ids)s::uuid[]) AND i.org_id = %(org)s
 """  # noqa: S608 - constant columns
@@ -492,6 +497,7 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
         rows = _CHANGED_INCIDENTS.dumps(
             [
                 i.id,
+                i.moved,
                 i.state.value,
                 i.severity.value,
                 i.alert_count,
