@@ -1,6 +1,9 @@
 """Alert ingestion: Alertmanager webhooks into ``vixpro serve`` on its embedded PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--batch-connections 8]
+        [--only single,paced,...] [--rate 500 --paced-connections 64]
+
+(``VIXPRO_BENCH_STDERR=path`` keeps the web process's log.)
 
 Each run starts a fresh data directory, one organisation with an Alertmanager integration, and
 ``vixpro serve --role web``; the load generator is a separate process on loopback. Every alert
