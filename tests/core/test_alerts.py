@@ -19,8 +19,12 @@ def standard(source: str, *identity: object) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
+_ASCII = st.text(alphabet=st.characters(max_codepoint=127))  # controls and DEL included
+
 _IDENTITY = st.one_of(
     st.text(),
+    _ASCII,
+    st.dictionaries(_ASCII, _ASCII, max_size=6),
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)),
     st.dictionaries(st.text(), st.text(), max_size=6),
     st.dictionaries(
@@ -36,7 +40,7 @@ _IDENTITY = st.one_of(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.text(), st.lists(_IDENTITY, max_size=4))
 def test_fingerprints_equal_the_standard_encoders(source: str, identity: list[object]) -> None:
     assert fingerprint(source, *identity) == standard(source, *identity)
@@ -62,5 +66,7 @@ def test_values_only_the_standard_encoder_writes_as_before() -> None:
         ({"n": 1},),
         (2**70,),
         ("line\nbreak",),
+        ("delete \x7f",),
+        ({"k": "\x7f"},),
     ):
         assert fingerprint("src", *identity) == standard("src", *identity)

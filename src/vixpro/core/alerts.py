@@ -103,7 +103,7 @@ def fingerprint(source: str, *identity: object) -> str:
 
 def _plain_json(value: list[object]) -> bytes | None:
     """``value`` as the standard library would write it, where orjson writes it identically:
-    strings and mappings of strings only, all ASCII, nothing escaped; else None."""
+    strings and mappings of strings only, printable ASCII, nothing escaped; else None."""
     for item in value:
         if type(item) is dict:
             for key, text in item.items():
@@ -112,7 +112,8 @@ def _plain_json(value: list[object]) -> bytes | None:
         elif type(item) is not str:
             return None
     encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    if not encoded.isascii() or b"\\" in encoded:
+    # The standard library escapes DEL (0x7f) as well; orjson writes it as it is.
+    if not encoded.isascii() or b"\\" in encoded or b"\x7f" in encoded:
         return None
     return encoded
 

@@ -15,13 +15,15 @@ which also keeps the standard library's error messages.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
 # Twenty digits in a row: possibly an integer beyond 64 bits, which orjson reads as a float.
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")
+# Found by turning every digit into a 9 and looking for twenty of them (a tenth of the cost of
+# a regular expression, which took as long as reading the document).
+_DIGITS_AS_NINES = bytes.maketrans(b"0123456789", b"9" * 10)
+_LONG_NUMBER = b"9" * 20
 
 
 def dumps(value: Any) -> str:
@@ -34,7 +36,7 @@ def dumps(value: Any) -> str:
 
 def loads(data: bytes) -> Any:
     """``data`` read as ``json.loads`` reads it (and failing as it fails)."""
-    if _LONG_NUMBER.search(data) is None:
+    if _LONG_NUMBER not in data.translate(_DIGITS_AS_NINES):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -6,7 +6,6 @@ Pure Python over rows already read; ``storage`` reads and writes them.
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,13 +40,17 @@ class Submission:
     needs_cleaning: bool = True
 
 
-_NEEDS_CLEANING = re.compile(rb"\\u0000|\x00|%00|NaN|Infinity")
-
-
 def body_needs_cleaning(body: bytes) -> bool:
     """Whether what is parsed from ``body`` may hold NUL characters (a JSON escape, a raw
-    byte, a form-encoded one) or non-finite numbers (one pass over the body)."""
-    return _NEEDS_CLEANING.search(body) is not None
+    byte, a form-encoded one) or non-finite numbers. Five substring searches take half the
+    time of one regular expression with five alternatives."""
+    return (
+        b"\x00" in body
+        or b"\\u0000" in body
+        or b"%00" in body
+        or b"NaN" in body
+        or b"Infinity" in body
+    )
 
 
 class StoreError(Exception):
