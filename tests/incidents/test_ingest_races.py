@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import psycopg
+import pytest
 from psycopg.rows import tuple_row
 
 from tests.conftest import Factory, owner_dsn
@@ -63,31 +64,37 @@ def _incident(urls: DatabaseUrls, org: object) -> tuple[object, ...]:
     return tuple(row)
 
 
-async def test_an_acknowledgement_during_a_refire_is_kept(
-    database: Database, db_urls: DatabaseUrls, factory: Factory
+@pytest.mark.parametrize(
+    ("action", "refire", "expected"),
+    [
+        # The refire raises the severity; the acknowledgement stands.
+        (
+            "state = 'acknowledged', acknowledged_at = now(), "
+            "acknowledged_by = 'alice@example.com'",
+            _alert(severity=Severity.CRITICAL),
+            ("acknowledged", "alice@example.com", None, 1, "critical"),
+        ),
+        (
+            "state = 'resolved', resolved_at = now(), resolved_by = 'bob@example.com'",
+            _alert(),
+            ("resolved", None, "bob@example.com", 1, "normal"),
+        ),
+    ],
+    ids=["acknowledged", "resolved"],
+)
+async def test_a_persons_action_during_a_refire_is_kept(
+    database: Database,
+    db_urls: DatabaseUrls,
+    factory: Factory,
+    action: str,
+    refire: NormalizedAlert,
+    expected: tuple[object, ...],
 ) -> None:
     org = (await factory.org("lean")).org_id
     await _store(db_urls, Submission(org, None, (_alert(),)))
-    acknowledge = (
-        "UPDATE incidents SET state = 'acknowledged', acknowledged_at = now(), "
-        f"acknowledged_by = 'alice@example.com' WHERE org_id = '{org}'"
-    )
-    await _store(db_urls, Submission(org, None, (_alert(severity=Severity.CRITICAL),)), acknowledge)
-    # The refire raised the severity; the acknowledgement stands.
-    assert _incident(db_urls, org) == ("acknowledged", "alice@example.com", None, 1, "critical")
-
-
-async def test_a_resolution_during_a_refire_is_kept(
-    database: Database, db_urls: DatabaseUrls, factory: Factory
-) -> None:
-    org = (await factory.org("lean")).org_id
-    await _store(db_urls, Submission(org, None, (_alert(),)))
-    resolve = (
-        "UPDATE incidents SET state = 'resolved', resolved_at = now(), "
-        f"resolved_by = 'bob@example.com' WHERE org_id = '{org}'"
-    )
-    await _store(db_urls, Submission(org, None, (_alert(),)), resolve)
-    assert _incident(db_urls, org) == ("resolved", None, "bob@example.com", 1, "normal")
+    meanwhile = f"UPDATE incidents SET {action} WHERE org_id = '{org}'"
+    await _store(db_urls, Submission(org, None, (refire,)), meanwhile)
+    assert _incident(db_urls, org) == expected
 
 
 async def test_what_ingest_itself_decides_about_the_state_is_written(
