@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import pytest
 
 from tests.conftest import owner_dsn
 from vixpro.db.rowdoc import RowDocument
@@ -28,10 +29,14 @@ DOCUMENT = RowDocument(
 def test_every_type_and_null_reads_back(db_urls: DatabaseUrls) -> None:
     ident = uuid.uuid4()
     at = datetime(2026, 11, 27, 12, 0, 0, 250_000, tzinfo=UTC)
-    rows: list[list[Any]] = [
+    values: list[list[Any]] = [
         [ident, 2**40, True, 'quote " backslash \\ é ☃ \n', at, {"a": "b", "n": [1]}, ["x", "y"]],
         [None, None, None, None, None, None, None],
         [ident, 0, False, "", at, {}, []],
+    ]
+    # By name, in another order, with a column the document does not carry.
+    rows = [
+        {"extra": 1, **dict(reversed(list(zip(DOCUMENT.names, v, strict=True))))} for v in values
     ]
     with psycopg.connect(owner_dsn(db_urls)) as conn:
         got = conn.execute(
@@ -50,3 +55,8 @@ def test_an_empty_document_has_no_rows(db_urls: DatabaseUrls) -> None:
     with psycopg.connect(owner_dsn(db_urls)) as conn:
         got = conn.execute(f"SELECT count(*) FROM {DOCUMENT.source('%s')} AS r", ("[]",))
         assert got.fetchone() == (0,)
+
+
+def test_a_missing_column_is_named() -> None:
+    with pytest.raises(KeyError, match="labels"):
+        DOCUMENT.dumps([{"id": None, "n": 1, "flag": True, "name": "x", "at": None, "hints": []}])

@@ -346,7 +346,8 @@ FROM {_CHANGED_INCIDENTS.source("%(rows)s")} AS r
 WHERE i.id = r.id AND i.id = ANY(%(ids)s::uuid[]) AND i.org_id = %(org)s
 """  # noqa: S608 - constant columns
 
-# An alert's values (``AlertRow.values``), as both alert documents carry them.
+# An alert's columns (``AlertRow.values`` with its id, fingerprint and count), as both alert
+# documents carry them.
 _ALERT_VALUES: tuple[tuple[str, str], ...] = (
     ("id", "uuid"),
     ("integration_id", "uuid"),
@@ -408,30 +409,8 @@ FROM {_EVENTS.source("%(rows)s")} AS r
 """  # noqa: S608 - constant columns
 
 
-def _alert_values(row: AlertRow) -> list[Any]:
-    """``row``'s values in ``_ALERT_VALUES`` order."""
-    values = row.values
-    return [
-        row.id,
-        values["integration_id"],
-        values["source"],
-        row.fingerprint,
-        values["status"],
-        values["severity"],
-        values["title"],
-        values["description"],
-        values["labels"],
-        values["annotations"],
-        values["host_hints"],
-        values["server_id"],
-        values["source_url"],
-        values["starts_at"],
-        values["ends_at"],
-        values["raw"],
-        row.count,
-        values["last_seen_at"],
-        values["resolved_at"],
-    ]
+def _alert_values(row: AlertRow) -> dict[str, Any]:
+    return {**row.values, "id": row.id, "fingerprint": row.fingerprint, "count": row.count}
 
 
 _STARTABLE_TEMPLATE = """
@@ -471,51 +450,52 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
     changed_alerts = [a for a in batch.alert_rows if not a.new]
     if new_incidents:
         rows = _NEW_INCIDENTS.dumps(
-            [
-                i.id,
-                i.number,
-                i.title,
-                i.state.value,
-                i.severity.value,
-                i.source,
-                i.group_key,
-                i.server_id,
-                i.manual_mode,
-                i.manual_reason,
-                i.storm,
-                i.ai_state.value,
-                i.alert_count,
-                i.open_alerts,
-                i.first_alert_received_at,
-                i.last_alert_at,
-                now if i.ai_state.value == "queued" else None,
-            ]
+            {
+                "id": i.id,
+                "number": i.number,
+                "title": i.title,
+                "state": i.state,
+                "severity": i.severity,
+                "source": i.source,
+                "group_key": i.group_key,
+                "server_id": i.server_id,
+                "manual_mode": i.manual_mode,
+                "manual_reason": i.manual_reason,
+                "storm": i.storm,
+                "ai_state": i.ai_state,
+                "alert_count": i.alert_count,
+                "open_alerts": i.open_alerts,
+                "first_alert_received_at": i.first_alert_received_at,
+                "last_alert_at": i.last_alert_at,
+                "ai_queued_at": now if i.ai_state.value == "queued" else None,
+            }
             for i in new_incidents
         )
         await conn.execute(_INSERT_INCIDENTS, {**base, "rows": rows}, prepare=True)
     if changed_incidents:
         rows = _CHANGED_INCIDENTS.dumps(
-            [
-                i.id,
-                i.moved,
-                i.state.value,
-                i.severity.value,
-                i.alert_count,
-                i.open_alerts,
-                i.reopened,
-                i.last_alert_at,
-                i.resolved_at,
-                i.resolved_by,
-                i.acknowledged_at,
-                i.acknowledged_by,
-            ]
+            {
+                "id": i.id,
+                "moved": i.moved,
+                "state": i.state,
+                "severity": i.severity,
+                "alert_count": i.alert_count,
+                "open_alerts": i.open_alerts,
+                "reopened": i.reopened,
+                "last_alert_at": i.last_alert_at,
+                "resolved_at": i.resolved_at,
+                "resolved_by": i.resolved_by,
+                "acknowledged_at": i.acknowledged_at,
+                "acknowledged_by": i.acknowledged_by,
+            }
             for i in changed_incidents
         )
         ids = [i.id for i in changed_incidents]
         await conn.execute(_UPDATE_INCIDENTS, {**base, "rows": rows, "ids": ids})
     if new_alerts:
         rows = _NEW_ALERTS.dumps(
-            [*_alert_values(a), a.incident_id, a.suppressed_by] for a in new_alerts
+            {**_alert_values(a), "incident_id": a.incident_id, "suppressed_by": a.suppressed_by}
+            for a in new_alerts
         )
         await conn.execute(_INSERT_ALERTS, {**base, "rows": rows}, prepare=True)
     if changed_alerts:
@@ -524,8 +504,8 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
         await conn.execute(_UPDATE_ALERTS, {**base, "rows": rows, "ids": ids})
     if batch.events:
         rows = _EVENTS.dumps(
-            [i, kind, actor, clean(detail), clean(data)]
-            for i, kind, actor, detail, data in batch.events
+            {"incident_id": i, "kind": k, "actor": actor, "detail": clean(d), "data": clean(data)}
+            for i, k, actor, d, data in batch.events
         )
         await conn.execute(_INSERT_EVENTS, {**base, "rows": rows}, prepare=True)
     if batch.rate_delta:
