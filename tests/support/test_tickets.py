@@ -5,7 +5,7 @@ the clock sweep as a real worker runs it)."""
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -211,8 +211,12 @@ async def test_a_missed_clock_escalates_once_and_tells_staff(
 ) -> None:
     org = await factory.org("starter")
     key = await factory.api_key(org)
-    ticket_id = (await _open(client, key)).json()["id"]
-    later = datetime.now(UTC) + timedelta(hours=9)  # past the 4 business or 8 wall-clock hours
+    opened = (await _open(client, key)).json()
+    ticket_id = opened["id"]
+    # A minute past the first-response deadline, whenever the test runs: a ticket opened on a
+    # Friday evening in business hours is not due until Monday morning.
+    [first_due] = [c["due_at"] for c in opened["clocks"] if c["name"] == "first_response"]
+    later = datetime.fromisoformat(first_due) + timedelta(minutes=1)
     async with state.db.system_session("test sweep") as session:
         assert await escalate_breaches(session, later) >= 1
     async with state.db.system_session("test sweep") as session:
