@@ -5,7 +5,9 @@ waits until the transaction holding its alerts has committed, then answers 202. 
 transaction each organisation costs a fixed number of round trips however many alerts it
 brings (psycopg pipelines: reads, reads that depend on server matching, writes), all as the
 app role with ``app.org_id`` set, so row-level security holds here too. Organisations are
-serialised across replicas by a transaction-scoped advisory lock.
+serialised across replicas by a transaction-scoped advisory lock, except the transactions
+of a process holding the organisation's ingest lease, which overlap when their keys are
+disjoint (``overlap``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,11 +24,13 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.incidents import AiState
 from vixpro.db.sessions import pipelined_transaction
 from vixpro.db.urls import libpq_url
 from vixpro.incidents.batch import OrgBatch, StoreError, Submission, clean
-from vixpro.incidents.storage import NOTIFY_CHANNEL, read, write_org
+from vixpro.incidents.overlap import Leases, OverlapRefused, Plan
+from vixpro.incidents.storage import NOTIFY_CHANNEL, SERVERS, read, write_org
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -40,7 +44,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_ALERTS = 2000
+# Alerts per transaction at most: a flood is spread over transactions that can overlap
+# (``overlap``) rather than gathered into one that keeps a core busy while the other waits.
+MAX_BATCH_ALERTS = 400
 GATHER_ROUNDS = 4
 PLAN_LIFETIME_S = 30.0
 
@@ -60,6 +66,7 @@ async def store(
     conn: AsyncConnection[Any],
     submissions: Sequence[Submission],
     read_done: Callable[[], None] | None = None,
+    plans: Mapping[uuid.UUID, Plan] | None = None,
 ) -> list[Outcome]:
     """Store ``submissions`` in one transaction on ``conn`` (an autocommit connection: this
     sends its own BEGIN and COMMIT), committed when this returns.
@@ -67,6 +74,10 @@ async def store(
     Round trips: one per organisation to read (its ingest lock taken first), then one for
     every organisation's writes together with the COMMIT. ``read_done`` is called once every
     organisation's reads are back (its locks held), before the writes are sent.
+
+    An organisation with a plan in ``plans`` runs under its ingest lease, overlapping this
+    process's other transactions for it (``overlap``); ``OverlapRefused`` (raised before any
+    write) means the transaction must run again without plans.
     """
     by_org: dict[uuid.UUID, list[int]] = {}
     for index, submission in enumerate(submissions):
@@ -76,11 +87,21 @@ async def store(
     written = []
     # BEGIN goes with the first reads and COMMIT with the writes: two round trips in all.
     async with pipelined_transaction(conn) as pipeline:
+        last = max(by_org)
         for org_id in sorted(by_org):
             indexes = by_org[org_id]
             alerts = [a for i in indexes for a in submissions[i].alerts]
             batch = OrgBatch(org_id=org_id, now=now)
-            await read(conn, pipeline, batch, alerts)
+            plan = plans.get(org_id) if plans else None
+            await read(conn, pipeline, batch, alerts, plan)
+            if org_id == last and read_done is not None:
+                read_done()  # before deciding: the next writer's reads go meanwhile
+            if plan is not None:
+                # Every incident read must be under a key this transaction claims.
+                keys = {incident.group_key for incident in batch.incidents.values()}
+                if not plan.lease.extend(plan.claim, keys):
+                    raise OverlapRefused
+                batch.next_number = max(batch.next_number, plan.lease.next_number)
             decided = []
             for i in indexes:
                 alert_ids, incident_ids, suppressed = batch.apply(submissions[i])
@@ -91,9 +112,9 @@ async def store(
                 )
                 decided.append((i, alert_ids, incident_ids, suppressed, queued))
             batch.finish()
+            if plan is not None:
+                plan.lease.next_number = batch.next_number
             written.append((decided, await write_org(conn, batch)))
-        if read_done is not None:
-            read_done()
     # The pipeline synced with the COMMIT: every result is in.
     for decided, startable in written:
         start_now = tuple(r[0] for r in await startable.fetchall()) if startable else ()
@@ -120,6 +141,7 @@ class IngestWriter:
         workers: int = 2,
         pool_size: int = 4,
         on_committed: Committed | None = None,
+        overlap: bool = True,
     ) -> None:
         # Reads and updates are planned with their values (no server-side prepared
         # statement): a generic plan is made once, with the statistics of that moment, and
@@ -140,6 +162,9 @@ class IngestWriter:
             # Autocommit: ``store`` sends its own BEGIN and COMMIT inside the pipeline.
             kwargs={"prepare_threshold": None, "autocommit": True},
         )
+        # Ingest leases (``overlap``): this process's transactions for an organisation whose
+        # lease it holds run at once when their keys are disjoint.
+        self._leases = Leases(libpq_url(app_url)) if overlap else None
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
         self._turn = asyncio.Lock()
@@ -160,6 +185,8 @@ class IngestWriter:
         self._tasks = []
         if self._after_tasks:
             await asyncio.gather(*self._after_tasks, return_exceptions=True)
+        if self._leases is not None:
+            await self._leases.close()
         await self._pool.close()
 
     async def submit(self, submission: Submission) -> Outcome:
@@ -213,10 +240,19 @@ class IngestWriter:
         self,
         items: list[tuple[Submission, asyncio.Future[Outcome]]],
         read_done: Callable[[], None] | None = None,
+        *,
+        alone: bool = False,
     ) -> None:
+        submissions = [s for s, _ in items]
+        plans = {} if alone else await self._plans(submissions)
         try:
-            outcomes = await self._transaction([s for s, _ in items], read_done)
+            outcomes = await self._transaction(submissions, read_done, plans)
+        except OverlapRefused:
+            _release(plans)
+            await self._commit(items, read_done, alone=True)
+            return
         except Exception as exc:
+            _release(plans)
             if read_done is not None:
                 read_done()
             if len(items) == 1:
@@ -225,8 +261,9 @@ class IngestWriter:
                 return
             # One bad submission must not sink the others: store them one by one.
             for item in items:
-                await self._commit([item])
+                await self._commit([item], alone=True)
             return
+        _release(plans)
         for (_, future), outcome in zip(items, outcomes, strict=True):
             _settle(future, outcome=outcome)
         if self.on_committed is not None and any(o.start_now for o in outcomes):
@@ -242,11 +279,35 @@ class IngestWriter:
         except Exception:
             log.exception("after-commit hook failed; the sweep will pick the incidents up")
 
+    async def _plans(self, submissions: list[Submission]) -> dict[uuid.UUID, Plan]:
+        """Each organisation's plan to overlap (its keys claimed), where it can."""
+        if self._leases is None:
+            return {}
+        alerts: dict[uuid.UUID, list[NormalizedAlert]] = {}
+        for submission in submissions:
+            alerts.setdefault(submission.org_id, []).extend(submission.alerts)
+        plans = {}
+        # Only the worker holding the turn plans, and transactions in flight wait for no
+        # claim, so a wait here always ends.
+        for org_id in sorted(alerts):
+            plan = await self._leases.plan(org_id, alerts[org_id], SERVERS.get(org_id))
+            if plan is not None:
+                plans[org_id] = plan
+        return plans
+
     async def _transaction(
-        self, submissions: list[Submission], read_done: Callable[[], None] | None = None
+        self,
+        submissions: list[Submission],
+        read_done: Callable[[], None] | None = None,
+        plans: Mapping[uuid.UUID, Plan] | None = None,
     ) -> list[Outcome]:
         async with self._pool.connection() as conn:
-            return await store(conn, submissions, read_done)
+            return await store(conn, submissions, read_done, plans)
+
+
+def _release(plans: Mapping[uuid.UUID, Plan]) -> None:
+    for plan in plans.values():
+        plan.lease.release(plan.claim)
 
 
 def _settle(

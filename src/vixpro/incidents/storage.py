@@ -30,6 +30,7 @@ from vixpro.incidents.batch import (
     minute_of,
 )
 from vixpro.incidents.matching import ServerIndex
+from vixpro.incidents.overlap import INGEST_LOCK, LEASE_HELD, OverlapRefused, Plan
 
 NOTIFY_CHANNEL = "vixpro_incidents"
 # Wakes live incident lists in every replica once the transaction commits (psycopg's
@@ -106,6 +107,17 @@ _STORMS_SELECT = (
 )
 
 
+_LOCK_ALONE = (
+    f"SELECT set_config('app.org_id', %(org)s, true), pg_advisory_xact_lock({INGEST_LOCK})"
+)
+_LOCK_SHARED = (
+    f"SELECT set_config('app.org_id', %(org)s, true), pg_advisory_xact_lock_shared({INGEST_LOCK})"
+)
+# After the shared lock, not before: a process that gains the lease after this check waits
+# for this transaction (it takes the lock exclusively once).
+_LEASE_CHECK = f"SELECT {LEASE_HELD}"
+
+
 class ServerCache:
     """Each organisation's server index, kept while the servers' digest is unchanged.
 
@@ -147,23 +159,29 @@ async def read(
     pipeline: AsyncPipeline,
     batch: OrgBatch,
     alerts: Sequence[NormalizedAlert],
+    plan: Plan | None = None,
 ) -> None:
     """Everything ``batch`` needs to decide, in one round trip (two when a server changed):
     what ``conn``'s ``pipeline`` holds already goes with it.
 
-    Takes the organisation's ingest lock first: its alerts are decided one transaction at a
-    time. Group keys depend on server matching, which uses the cached index; when the digest
-    read alongside says the servers changed, the index is rebuilt and the group reads redone.
+    Takes the organisation's ingest lock first: exclusively, so that its alerts are decided
+    one transaction at a time; or shared, under ``plan``'s lease, with the lease checked in
+    the same statement (``overlap``: raises ``OverlapRefused`` when the lease is lost or the
+    servers changed since the plan's keys were worked out). Group keys depend on server
+    matching, which uses the cached index; when the digest read alongside says the servers
+    changed, the index is rebuilt and the group reads redone.
     """
     org, now = batch.org_id, batch.now
     fingerprints = sorted({a.fingerprint for a in alerts})
     cached = SERVERS.get(org)
-    await conn.execute(
-        "SELECT set_config('app.org_id', %(org)s, true), "
-        "pg_advisory_xact_lock(hashtextextended('vixpro-ingest:' || %(org)s, 0))",
-        {"org": str(org)},
-        prepare=True,
-    )
+    lease = None
+    if plan is None:
+        await conn.execute(_LOCK_ALONE, {"org": str(org)}, prepare=True)
+    else:
+        if cached is not plan.servers:  # the keys were worked out with other servers
+            raise OverlapRefused
+        await conn.execute(_LOCK_SHARED, {"org": str(org)}, prepare=True)
+        lease = await conn.execute(_LEASE_CHECK, plan.lease.check_params(), prepare=True)
     settings = await conn.execute(_ORG_SELECT, {"org": org})
     windows = await conn.execute(_WINDOWS_SELECT, {"org": org, "now": now})
     # Each fingerprint's latest alert, and its incident: one index probe per fingerprint
@@ -177,6 +195,10 @@ async def read(
     window_rows = await windows.fetchall()
     current_rows = await current.fetchall()
     group_rows = await groups.fetch() if groups is not None else None
+    if lease is not None:
+        held = await lease.fetchone()
+        if held is None or not held[0]:  # the lease was lost: run alone
+            raise OverlapRefused
     if settings_row is None:
         raise StoreError("the organisation no longer exists")
     (
@@ -217,6 +239,8 @@ async def read(
     digest = digest or _NO_SERVERS
     if cached is not None and cached[0] == digest and group_rows is not None:
         batch.servers = cached[1]
+    elif plan is not None:  # the servers changed since the keys were worked out
+        raise OverlapRefused
     else:
         servers = await conn.execute(_SERVERS_SELECT, {"org": org})
         await pipeline.sync()
@@ -547,16 +571,14 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [(org, *event, now) for event in batch.org_events],
         )
-    if batch.integration_counts:
+    # One statement per integration, in the order of their ids: transactions that overlap
+    # (``overlap``) lock the rows they share in one order, so none waits on the other in turn.
+    for integration_id, count in sorted(batch.integration_counts.items()):
         await conn.execute(
-            "UPDATE integrations i SET alerts_received = i.alerts_received + r.n, "
-            "last_alert_at = %(now)s "
-            "FROM unnest(%(ids)s::uuid[], %(counts)s::int[]) AS r(id, n) WHERE i.id = r.id",
-            {
-                "now": now,
-                "ids": list(batch.integration_counts),
-                "counts": list(batch.integration_counts.values()),
-            },
+            "UPDATE integrations SET alerts_received = alerts_received + %(n)s, "
+            "last_alert_at = %(now)s WHERE id = %(id)s",
+            {"now": now, "id": integration_id, "n": count},
+            prepare=True,
         )
     await conn.execute(NOTIFY_SQL, (NOTIFY_CHANNEL, str(org)), prepare=True)
     if any(i.new and i.ai_state.value == "queued" for i in new_incidents):

@@ -1,0 +1,309 @@
+"""Overlapping an organisation's ingest transactions under its ingest lease: transactions of the
+leaseholder with disjoint keys run at once; everything else still runs one at a time; a lost
+lease, or an incident read outside the transaction's keys, sends the transaction back to run
+alone; and concurrent writers (replicas) still decide as if one transaction at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import Factory, owner_dsn
+from vixpro.core.alerts import NormalizedAlert, Severity, Status
+from vixpro.db.sessions import Database
+from vixpro.db.urls import DatabaseUrls, libpq_url
+from vixpro.incidents.ingest import IngestWriter, Submission, store
+from vixpro.incidents.matching import ServerIndex
+from vixpro.incidents.overlap import Leases, OrgLease, OverlapRefused, Plan, alert_keys
+from vixpro.incidents.storage import SERVERS
+
+
+def _alert(fingerprint: str, hints: tuple[str, ...] = ()) -> NormalizedAlert:
+    return NormalizedAlert(
+        source="test",
+        fingerprint=fingerprint,
+        status=Status.FIRING,
+        severity=Severity.WARNING,
+        title=fingerprint,
+        host_hints=hints,
+    )
+
+
+# ---- claims ---------------------------------------------------------------------------------
+
+
+async def test_disjoint_claims_are_granted_at_once_and_a_shared_key_waits() -> None:
+    lease = OrgLease(uuid.uuid4(), 1, 1)
+    first = await lease.claim({"alert:a", "fp:a"})
+    second = await asyncio.wait_for(lease.claim({"alert:b", "fp:b"}), timeout=1)
+    waiting = asyncio.create_task(lease.claim({"alert:a", "fp:a", "alert:c"}))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    lease.release(second)
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # still held by the first
+    lease.release(first)
+    third = await asyncio.wait_for(waiting, timeout=1)
+    assert third.keys == {"alert:a", "fp:a", "alert:c"}
+
+
+async def test_a_claim_extends_only_to_keys_nobody_held_since_it_was_made() -> None:
+    lease = OrgLease(uuid.uuid4(), 1, 1)
+    before = await lease.claim({"fp:old"})
+    lease.release(before)  # released before the next claim: no harm
+    claim = await lease.claim({"alert:x"})
+    assert lease.extend(claim, {"fp:old"})
+    other = await lease.claim({"fp:busy"})
+    assert not lease.extend(claim, {"fp:busy", "fp:free"})
+    assert claim.keys == {"alert:x", "fp:old"}  # nothing added by a refused extension
+    lease.release(other)
+    # Released after the claim was made: what the claim read may predate that commit.
+    assert not lease.extend(claim, {"fp:busy"})
+    assert lease.extend(claim, {"fp:free"})
+
+
+def test_keys_cover_the_alert_its_group_and_its_servers_storm() -> None:
+    server = uuid.uuid4()
+    index = ServerIndex([(server, "web-1", {"hostname": "web-1.example"})])
+    keys = alert_keys([_alert("a", ("web-1",)), _alert("b", ("elsewhere",))], index)
+    assert keys == {"alert:a", f"server:{server}", f"storm:{server}", "alert:b", "fp:b"}
+
+
+# ---- leases ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def leases(db_urls: DatabaseUrls) -> AsyncIterator[Leases]:
+    held = Leases(libpq_url(db_urls.app))
+    yield held
+    await held.close()
+
+
+async def test_one_process_at_a_time_holds_an_organisations_lease(
+    db_urls: DatabaseUrls, leases: Leases
+) -> None:
+    org = uuid.uuid4()
+    assert await leases.acquire(org) is not None
+    other = Leases(libpq_url(db_urls.app))
+    try:
+        assert await other.acquire(org) is None
+        await leases.close()  # the session ends (the server notices it soon): the lease is free
+        for _ in range(250):  # bounded: 5 s
+            if await other.acquire(org) is not None:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the lease stayed taken after its holder's session ended")
+    finally:
+        await other.close()
+
+
+async def test_a_lease_in_use_is_kept_and_an_unused_one_let_go(
+    db_urls: DatabaseUrls, leases: Leases
+) -> None:
+    org = uuid.uuid4()
+    lease = await leases.acquire(org)
+    assert lease is not None
+    claim = await lease.claim({"alert:x"})
+    await leases.release(org)  # a transaction is using it
+    assert leases.get(org) is lease
+    lease.release(claim)
+    await leases.release(org)
+    other = Leases(libpq_url(db_urls.app))
+    try:
+        assert await other.acquire(org) is not None
+    finally:
+        await other.close()
+
+
+async def _plan(leases: Leases, org: uuid.UUID, alerts: list[NormalizedAlert]) -> Plan:
+    lease = await leases.acquire(org)
+    assert lease is not None
+    plan = await leases.plan(org, alerts, SERVERS.get(org))
+    assert plan is not None
+    return plan
+
+
+async def _connect(urls: DatabaseUrls) -> psycopg.AsyncConnection[Any]:
+    return await psycopg.AsyncConnection.connect(
+        libpq_url(urls.app), autocommit=True, prepare_threshold=None
+    )
+
+
+async def _waiting_on(urls: DatabaseUrls, kind: str, task: asyncio.Task[Any]) -> bool:
+    """Whether a backend waits on a lock of ``kind`` (bounded: 10 s) while ``task`` runs."""
+    with psycopg.connect(owner_dsn(urls), autocommit=True) as watcher:
+        for _ in range(500):
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND wait_event = %s",
+                (kind,),
+            ).fetchone()
+            if row is not None and row[0] > 0:
+                return True
+            if task.done():
+                return False
+            await asyncio.sleep(0.02)
+    return False
+
+
+async def _integration(urls: DatabaseUrls, org: uuid.UUID) -> uuid.UUID:
+    integration = uuid.uuid4()
+    with psycopg.connect(owner_dsn(urls), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO integrations (id, org_id, source, name, token_digest, token_sealed, "
+            "options, enabled, alerts_received, created_by, created_at) "
+            "VALUES (%s, %s, 'alertmanager', 'held', %s, %s, '{}', true, 0, 'test', now())",
+            (integration, org, uuid.uuid4().hex, b"sealed"),
+        )
+    return integration
+
+
+async def test_the_leaseholders_transactions_with_disjoint_keys_run_at_once(
+    database: Database, db_urls: DatabaseUrls, factory: Factory, leases: Leases
+) -> None:
+    org = (await factory.org("lean")).org_id
+    integration = await _integration(db_urls, org)
+    async with await _connect(db_urls) as conn:
+        await store(conn, [Submission(org, None, (_alert("warm-up"),))])  # caches the servers
+    first_alerts, second_alerts = [_alert("first")], [_alert("second")]
+    first_plan = await _plan(leases, org, first_alerts)
+    second_plan = await _plan(leases, org, second_alerts)
+    with psycopg.connect(owner_dsn(db_urls)) as person:
+        # Holds the integration's row: the first transaction waits on it before committing.
+        person.execute("SELECT 1 FROM integrations WHERE id = %s FOR UPDATE", (integration,))
+        async with await _connect(db_urls) as one, await _connect(db_urls) as two:
+            first = asyncio.create_task(
+                store(
+                    one,
+                    [Submission(org, integration, tuple(first_alerts))],
+                    plans={org: first_plan},
+                )
+            )
+            waited = await _waiting_on(db_urls, "transactionid", first)
+            second = asyncio.create_task(
+                store(two, [Submission(org, None, tuple(second_alerts))], plans={org: second_plan})
+            )
+            done, _ = await asyncio.wait({second}, timeout=10)
+            first_in_flight = not first.done()
+            person.commit()
+            await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
+    assert waited
+    # The second committed while the first was still in flight: the lock is shared.
+    assert done == {second}
+    assert first_in_flight
+    with psycopg.connect(owner_dsn(db_urls)) as conn:
+        numbers = conn.execute(
+            "SELECT title, number FROM incidents WHERE org_id = %s ORDER BY number", (org,)
+        ).fetchall()
+    # Numbers were handed out in the order decided, without a repeat.
+    assert numbers == [("warm-up", 1), ("first", 2), ("second", 3)]
+
+
+async def test_a_transaction_without_the_lease_waits_for_the_leaseholders(
+    database: Database, db_urls: DatabaseUrls, factory: Factory, leases: Leases
+) -> None:
+    org = (await factory.org("lean")).org_id
+    integration = await _integration(db_urls, org)
+    async with await _connect(db_urls) as conn:
+        await store(conn, [Submission(org, None, (_alert("warm-up"),))])
+    alerts = [_alert("leased")]
+    plan = await _plan(leases, org, alerts)
+    with psycopg.connect(owner_dsn(db_urls)) as person:
+        person.execute("SELECT 1 FROM integrations WHERE id = %s FOR UPDATE", (integration,))
+        async with await _connect(db_urls) as one, await _connect(db_urls) as two:
+            leased = asyncio.create_task(
+                store(one, [Submission(org, integration, tuple(alerts))], plans={org: plan})
+            )
+            waited = await _waiting_on(db_urls, "transactionid", leased)
+            alone = asyncio.create_task(store(two, [Submission(org, None, (_alert("alone"),))]))
+            alone_waited = await _waiting_on(db_urls, "advisory", alone)
+            person.commit()
+            await asyncio.wait_for(asyncio.gather(leased, alone), timeout=10)
+    assert waited
+    assert alone_waited
+
+
+async def test_a_lost_lease_sends_the_transaction_back_before_it_writes(
+    database: Database, db_urls: DatabaseUrls, factory: Factory, leases: Leases
+) -> None:
+    org = (await factory.org("lean")).org_id
+    async with await _connect(db_urls) as conn:
+        await store(conn, [Submission(org, None, (_alert("warm-up"),))])
+        alerts = [_alert("after-loss")]
+        plan = await _plan(leases, org, alerts)
+        with psycopg.connect(owner_dsn(db_urls), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (plan.lease.pid,))
+        with pytest.raises(OverlapRefused):
+            await store(conn, [Submission(org, None, tuple(alerts))], plans={org: plan})
+    with psycopg.connect(owner_dsn(db_urls)) as owner:
+        stored = owner.execute(
+            "SELECT count(*) FROM alerts WHERE org_id = %s AND fingerprint = 'after-loss'", (org,)
+        ).fetchone()
+    assert stored == (0,)
+
+
+async def test_an_incident_read_under_a_key_another_transaction_holds_is_refused(
+    database: Database, db_urls: DatabaseUrls, factory: Factory, leases: Leases
+) -> None:
+    org = (await factory.org("lean")).org_id
+    async with await _connect(db_urls) as conn:
+        await store(conn, [Submission(org, None, (_alert("shared"),))])
+        lease = await leases.acquire(org)
+        assert lease is not None
+        # A claim without the incident's group key ("fp:shared"), which another holds.
+        other = await lease.claim({"fp:shared"})
+        claim = await lease.claim({"alert:shared"})
+        plan = Plan(lease, claim, SERVERS.get(org))
+        with pytest.raises(OverlapRefused):
+            await store(conn, [Submission(org, None, (_alert("shared"),))], plans={org: plan})
+        lease.release(other)
+        lease.release(claim)
+    with psycopg.connect(owner_dsn(db_urls)) as owner:
+        count = owner.execute(
+            "SELECT count FROM alerts WHERE org_id = %s AND fingerprint = 'shared'", (org,)
+        ).fetchone()
+    assert count == (1,)  # the refused refire wrote nothing
+
+
+# ---- writers --------------------------------------------------------------------------------
+
+ROUNDS, PER_ROUND = 6, 3
+
+
+async def test_two_writers_flooding_the_same_alerts_decide_as_if_one_at_a_time(
+    database: Database, db_urls: DatabaseUrls, factory: Factory
+) -> None:
+    org = (await factory.org("lean")).org_id
+    writers = [IngestWriter(database.urls.app, workers=2) for _ in range(2)]
+    for writer in writers:
+        await writer.start()
+    fingerprints = [f"flood-{i}" for i in range(12)]
+    try:
+        for _ in range(ROUNDS):  # the leases are taken during the first ones
+            await asyncio.gather(
+                *(
+                    writer.submit(Submission(org, None, tuple(_alert(f) for f in fingerprints)))
+                    for writer in writers
+                    for _ in range(PER_ROUND)
+                )
+            )
+    finally:
+        for writer in writers:
+            await writer.stop()
+    with psycopg.connect(owner_dsn(db_urls)) as owner:
+        alerts = owner.execute(
+            "SELECT fingerprint, count FROM alerts WHERE org_id = %s ORDER BY fingerprint", (org,)
+        ).fetchall()
+        incidents = owner.execute(
+            "SELECT count(*), count(DISTINCT number), sum(alert_count) FROM incidents "
+            "WHERE org_id = %s",
+            (org,),
+        ).fetchone()
+    assert alerts == [(f, ROUNDS * PER_ROUND * 2) for f in sorted(fingerprints)]
+    assert incidents == (12, 12, 12)
