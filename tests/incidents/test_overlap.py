@@ -19,7 +19,14 @@ from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url
 from vixpro.incidents.ingest import IngestWriter, Submission, store
 from vixpro.incidents.matching import ServerIndex
-from vixpro.incidents.overlap import Leases, OrgLease, OverlapRefused, Plan, alert_keys
+from vixpro.incidents.overlap import (
+    Leases,
+    OrgLease,
+    OverlapRefused,
+    Plan,
+    alert_keys,
+    lease_key,
+)
 from vixpro.incidents.storage import SERVERS
 
 
@@ -272,6 +279,49 @@ async def test_an_incident_read_under_a_key_another_transaction_holds_is_refused
 
 
 # ---- writers --------------------------------------------------------------------------------
+
+
+def _lease_holders(urls: DatabaseUrls, org: uuid.UUID) -> list[int]:
+    """The backends holding the organisation's lease."""
+    unsigned = lease_key(org) & 0xFFFF_FFFF_FFFF_FFFF
+    with psycopg.connect(owner_dsn(urls), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s::oid AND objid = %s::oid AND objsubid = 1",
+            (unsigned >> 32, unsigned & 0xFFFF_FFFF),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+async def test_a_writer_whose_lease_connection_ends_takes_the_lease_again(
+    database: Database, db_urls: DatabaseUrls, factory: Factory
+) -> None:
+    org = (await factory.org("lean")).org_id
+    writer = IngestWriter(database.urls.app, workers=2)
+    await writer.start()
+    try:
+        holders: list[int] = []
+        for i in range(250):  # bounded: the lease is asked for in the background
+            await writer.submit(Submission(org, None, (_alert(f"before-{i}"),)))
+            holders = _lease_holders(db_urls, org)
+            if holders:
+                break
+            await asyncio.sleep(0.02)
+        assert len(holders) == 1
+        with psycopg.connect(owner_dsn(db_urls), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (holders[0],))
+        again: list[int] = []
+        for i in range(250):
+            outcome = await writer.submit(Submission(org, None, (_alert(f"after-{i}"),)))
+            assert len(outcome.alert_ids) == 1  # stored, alone or overlapping
+            again = _lease_holders(db_urls, org)
+            if again and again != holders:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await writer.stop()
+    assert again and again != holders
+
 
 ROUNDS, PER_ROUND = 6, 3
 

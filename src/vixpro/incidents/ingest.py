@@ -247,8 +247,10 @@ class IngestWriter:
         plans = {} if alone else await self._plans(submissions)
         try:
             outcomes = await self._transaction(submissions, read_done, plans)
-        except OverlapRefused:
+        except OverlapRefused as refused:
             _release(plans)
+            if refused.lost and self._leases is not None:
+                await self._leases.lost(plan.lease.pid for plan in plans.values())
             await self._commit(items, read_done, alone=True)
             return
         except Exception as exc:

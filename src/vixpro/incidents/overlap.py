@@ -71,7 +71,12 @@ LEASE_HELD = (
 
 
 class OverlapRefused(Exception):
-    """The transaction cannot overlap others safely; it must run again alone."""
+    """The transaction cannot overlap others safely; it must run again alone. ``lost``: the
+    process no longer holds the organisation's lease (its connection ended)."""
+
+    def __init__(self, lost: bool = False) -> None:
+        super().__init__("the lease was lost" if lost else "the transaction must run alone")
+        self.lost = lost
 
 
 def lease_key(org_id: uuid.UUID) -> int:
@@ -256,6 +261,14 @@ class Leases:
             lease = OrgLease(org_id, key, self._pid)
             self._held[org_id] = lease
             return lease
+
+    async def lost(self, pids: Iterable[int]) -> None:
+        """A lease held through the session with one of ``pids`` turned out lost. A process
+        lets go of a lease only by unlocking it, so that session ended, and every lease with
+        it: later transactions ask for theirs again, on a new connection."""
+        async with self._lock:
+            if self._pid in set(pids):
+                await self._drop()
 
     async def _connection(self) -> AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:

@@ -198,7 +198,7 @@ async def read(
     if lease is not None:
         held = await lease.fetchone()
         if held is None or not held[0]:  # the lease was lost: run alone
-            raise OverlapRefused
+            raise OverlapRefused(lost=True)
     if settings_row is None:
         raise StoreError("the organisation no longer exists")
     (
