@@ -1,6 +1,6 @@
 """Alert ingestion: Alertmanager webhooks into ``vixpro serve`` on its embedded PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--batch-connections 8]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--batch-connections 16]
         [--only single,paced,...] [--rate 500 --paced-connections 64]
 
 (``VIXPRO_BENCH_STDERR=path`` keeps the web process's log.)
@@ -454,8 +454,9 @@ def main() -> None:
     parser.add_argument(
         "--batch-connections",
         type=int,
-        default=8,
-        help="connections of the batch scenarios (each sends one batch of 100 at a time)",
+        default=16,
+        help="connections of the batch scenarios (each sends one batch of 100 at a time; "
+        "16 keep enough alerts in flight for an organisation's transactions to overlap)",
     )
     parser.add_argument("--processes", type=int, default=1, help="web processes on the port")
     parser.add_argument(

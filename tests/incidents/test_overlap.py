@@ -44,28 +44,29 @@ def _alert(fingerprint: str, hints: tuple[str, ...] = ()) -> NormalizedAlert:
 # ---- claims ---------------------------------------------------------------------------------
 
 
-async def test_disjoint_claims_are_granted_at_once_and_a_shared_key_waits() -> None:
+def test_disjoint_claims_are_granted_and_one_on_a_key_in_flight_is_refused() -> None:
     lease = OrgLease(uuid.uuid4(), 1, 1)
-    first = await lease.claim({"alert:a", "fp:a"})
-    second = await asyncio.wait_for(lease.claim({"alert:b", "fp:b"}), timeout=1)
-    waiting = asyncio.create_task(lease.claim({"alert:a", "fp:a", "alert:c"}))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()
+    first = lease.claim({"alert:a", "fp:a"})
+    second = lease.claim({"alert:b", "fp:b"})
+    assert first is not None and second is not None
+    assert lease.claim({"alert:a", "fp:a", "alert:c"}) is None  # runs alone instead
     lease.release(second)
-    await asyncio.sleep(0.05)
-    assert not waiting.done()  # still held by the first
+    assert lease.claim({"alert:a", "alert:c"}) is None  # still held by the first
     lease.release(first)
-    third = await asyncio.wait_for(waiting, timeout=1)
-    assert third.keys == {"alert:a", "fp:a", "alert:c"}
+    third = lease.claim({"alert:a", "fp:a", "alert:c"})
+    assert third is not None and third.keys == {"alert:a", "fp:a", "alert:c"}
 
 
-async def test_a_claim_extends_only_to_keys_nobody_held_since_it_was_made() -> None:
+def test_a_claim_extends_only_to_keys_nobody_held_since_it_was_made() -> None:
     lease = OrgLease(uuid.uuid4(), 1, 1)
-    before = await lease.claim({"fp:old"})
+    before = lease.claim({"fp:old"})
+    assert before is not None
     lease.release(before)  # released before the next claim: no harm
-    claim = await lease.claim({"alert:x"})
+    claim = lease.claim({"alert:x"})
+    assert claim is not None
     assert lease.extend(claim, {"fp:old"})
-    other = await lease.claim({"fp:busy"})
+    other = lease.claim({"fp:busy"})
+    assert other is not None
     assert not lease.extend(claim, {"fp:busy", "fp:free"})
     assert claim.keys == {"alert:x", "fp:old"}  # nothing added by a refused extension
     lease.release(other)
@@ -116,7 +117,8 @@ async def test_a_lease_in_use_is_kept_and_an_unused_one_let_go(
     org = uuid.uuid4()
     lease = await leases.acquire(org)
     assert lease is not None
-    claim = await lease.claim({"alert:x"})
+    claim = lease.claim({"alert:x"})
+    assert claim is not None
     await leases.release(org)  # a transaction is using it
     assert leases.get(org) is lease
     lease.release(claim)
@@ -131,7 +133,7 @@ async def test_a_lease_in_use_is_kept_and_an_unused_one_let_go(
 async def _plan(leases: Leases, org: uuid.UUID, alerts: list[NormalizedAlert]) -> Plan:
     lease = await leases.acquire(org)
     assert lease is not None
-    plan = await leases.plan(org, alerts, SERVERS.get(org))
+    plan = leases.plan(org, alerts, SERVERS.get(org))
     assert plan is not None
     return plan
 
@@ -264,8 +266,9 @@ async def test_an_incident_read_under_a_key_another_transaction_holds_is_refused
         lease = await leases.acquire(org)
         assert lease is not None
         # A claim without the incident's group key ("fp:shared"), which another holds.
-        other = await lease.claim({"fp:shared"})
-        claim = await lease.claim({"alert:shared"})
+        other = lease.claim({"fp:shared"})
+        claim = lease.claim({"alert:shared"})
+        assert other is not None and claim is not None
         plan = Plan(lease, claim, SERVERS.get(org))
         with pytest.raises(OverlapRefused):
             await store(conn, [Submission(org, None, (_alert("shared"),))], plans={org: plan})

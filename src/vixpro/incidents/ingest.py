@@ -44,9 +44,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Alerts per transaction at most: a flood is spread over transactions that can overlap
-# (``overlap``) rather than gathered into one that keeps a core busy while the other waits.
-MAX_BATCH_ALERTS = 400
+# Alerts per transaction at most. While an organisation's transactions overlap (``overlap``),
+# a flood is spread over several of them rather than gathered into one that keeps a core busy
+# while the other waits; while they run alone, one at a time, fewer and larger is cheaper.
+MAX_BATCH_ALERTS = 2000
+OVERLAP_BATCH_ALERTS = 400
 GATHER_ROUNDS = 4
 PLAN_LIFETIME_S = 30.0
 
@@ -165,6 +167,7 @@ class IngestWriter:
         # Ingest leases (``overlap``): this process's transactions for an organisation whose
         # lease it holds run at once when their keys are disjoint.
         self._leases = Leases(libpq_url(app_url)) if overlap else None
+        self._overlapping = False  # the last transaction planned overlapped
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
         self._turn = asyncio.Lock()
@@ -221,15 +224,16 @@ class IngestWriter:
         first = await self._queue.get()
         items = [first]
         size = len(first[0].alerts)
+        limit = OVERLAP_BATCH_ALERTS if self._overlapping else MAX_BATCH_ALERTS
         # Requests whose bytes have already arrived join this transaction: let the event
         # loop run their handlers up to ``submit`` while the queue keeps growing (a
         # transaction costs far more than the alerts it carries).
         for _ in range(GATHER_ROUNDS):
-            while size < MAX_BATCH_ALERTS and not self._queue.empty():
+            while size < limit and not self._queue.empty():
                 item = self._queue.get_nowait()
                 items.append(item)
                 size += len(item[0].alerts)
-            if size >= MAX_BATCH_ALERTS:
+            if size >= limit:
                 break
             await asyncio.sleep(0)
             if self._queue.empty():
@@ -244,7 +248,7 @@ class IngestWriter:
         alone: bool = False,
     ) -> None:
         submissions = [s for s, _ in items]
-        plans = {} if alone else await self._plans(submissions)
+        plans = {} if alone else self._plans(submissions)
         try:
             outcomes = await self._transaction(submissions, read_done, plans)
         except OverlapRefused as refused:
@@ -281,7 +285,7 @@ class IngestWriter:
         except Exception:
             log.exception("after-commit hook failed; the sweep will pick the incidents up")
 
-    async def _plans(self, submissions: list[Submission]) -> dict[uuid.UUID, Plan]:
+    def _plans(self, submissions: list[Submission]) -> dict[uuid.UUID, Plan]:
         """Each organisation's plan to overlap (its keys claimed), where it can."""
         if self._leases is None:
             return {}
@@ -289,12 +293,11 @@ class IngestWriter:
         for submission in submissions:
             alerts.setdefault(submission.org_id, []).extend(submission.alerts)
         plans = {}
-        # Only the worker holding the turn plans, and transactions in flight wait for no
-        # claim, so a wait here always ends.
         for org_id in sorted(alerts):
-            plan = await self._leases.plan(org_id, alerts[org_id], SERVERS.get(org_id))
+            plan = self._leases.plan(org_id, alerts[org_id], SERVERS.get(org_id))
             if plan is not None:
                 plans[org_id] = plan
+        self._overlapping = bool(plans)
         return plans
 
     async def _transaction(

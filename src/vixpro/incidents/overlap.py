@@ -16,11 +16,12 @@ transactions for that organisation take the ingest lock *shared*, and run at onc
   and for a matched server its storm, rates and budget count;
 - ``storm:<server id>`` for a matched server: the group of its storm incident.
 
-A transaction that does not hold the lease (another replica's, or this process's before the
-lease is granted) takes the lock exclusively, as before: it waits for the leaseholder's
-transactions in flight and they wait for it. Each shared transaction checks, in the statement
-that takes its lock, that this process's lease connection still holds the lease, so a lost lease
-cannot let two processes overlap. A process that gains the lease first takes the ingest lock
+A transaction that does not hold the lease (another replica's, this process's before the
+lease is granted, or one whose keys a transaction in flight holds) takes the lock
+exclusively, as before: it waits for the leaseholder's transactions in flight and they wait
+for it. Each shared transaction checks, in the round trip that takes its lock, that this
+process's lease connection still holds the lease, so a lost lease cannot let two processes
+overlap. A process that gains the lease first takes the ingest lock
 exclusively once, so that a former holder's transactions still running finish first.
 
 What a claim cannot know before the reads is checked after them: every incident the transaction
@@ -117,7 +118,6 @@ class OrgLease:
     _released: dict[str, int] = field(default_factory=dict)
     _releases: int = 0
     _claims: list[Claim] = field(default_factory=list)
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def check_params(self) -> dict[str, Any]:
         """The parameters of ``LEASE_HELD``."""
@@ -128,11 +128,10 @@ class OrgLease:
             "lease_lo": unsigned & 0xFFFF_FFFF,
         }
 
-    async def claim(self, keys: set[str]) -> Claim:
-        """Claim ``keys``, waiting while a transaction in flight holds any of them."""
-        while any(key in self._held for key in keys):
-            self._changed.clear()
-            await self._changed.wait()
+    def claim(self, keys: set[str]) -> Claim | None:
+        """Claim ``keys``; None if a transaction in flight holds any of them."""
+        if any(key in self._held for key in keys):
+            return None
         claim = Claim(set(keys), self._releases)
         for key in keys:
             self._held[key] = claim
@@ -164,7 +163,6 @@ class OrgLease:
         oldest = min((c.start for c in self._claims), default=self._releases)
         if len(self._released) > 4 * len(self._held) + 1024:
             self._released = {k: v for k, v in self._released.items() if v >= oldest}
-        self._changed.set()
 
     @property
     def busy(self) -> bool:
@@ -284,20 +282,19 @@ class Leases:
                 await self._conn.close()
         self._conn = None
 
-    async def plan(
+    def plan(
         self, org_id: uuid.UUID, alerts: Sequence[NormalizedAlert], servers: Any
     ) -> Plan | None:
-        """Claim the keys of ``alerts`` under the organisation's lease (waiting for the
-        transactions in flight that hold any of them), or None to run alone: no lease yet,
-        or no server index cached to work the keys out with (``servers``: the cache entry)."""
+        """Claim the keys of ``alerts`` under the organisation's lease, or None to run alone:
+        no lease yet, no server index cached to work the keys out with (``servers``: the
+        cache entry), or a transaction in flight holds one of the keys. Run alone, such a
+        transaction waits in PostgreSQL and reads the moment those in flight commit, where a
+        claim waited for in the process would cost another round trip after each."""
         lease = self.get(org_id)
         if lease is None or servers is None:
             return None
-        claim = await lease.claim(alert_keys(alerts, servers[1]))
-        if self._held.get(org_id) is not lease:  # lost while waiting
-            lease.release(claim)
-            return None
-        return Plan(lease, claim, servers)
+        claim = lease.claim(alert_keys(alerts, servers[1]))
+        return Plan(lease, claim, servers) if claim is not None else None
 
     async def close(self) -> None:
         for task in list(self._tasks.values()):
