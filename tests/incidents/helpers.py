@@ -12,6 +12,7 @@ from vixpro_agent.protocol import signing
 
 from tests.conftest import Factory, OrgInfo, bearer
 from vixpro.accounts.principal import CLI
+from vixpro.core.alerts import NormalizedAlert, Severity, Status
 from vixpro.tools import servers
 from vixpro.web.state import AppState
 
@@ -54,6 +55,18 @@ async def new_org(
 ) -> Org:
     info = await factory.org(plan)
     return Org(info, await factory.api_key(info, role), client)
+
+
+def firing(fingerprint: str, hints: tuple[str, ...] = ()) -> NormalizedAlert:
+    """A normalised warning alert, firing, titled after its fingerprint."""
+    return NormalizedAlert(
+        source="test",
+        fingerprint=fingerprint,
+        status=Status.FIRING,
+        severity=Severity.WARNING,
+        title=fingerprint,
+        host_hints=hints,
+    )
 
 
 def path_of(url: str) -> str:

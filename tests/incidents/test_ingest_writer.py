@@ -11,19 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Factory
-from vixpro.core.alerts import NormalizedAlert, Severity, Status
+from tests.incidents.helpers import firing
 from vixpro.db.sessions import Database
 from vixpro.incidents.ingest import IngestWriter, StoreError, Submission
-
-
-def _alert(fingerprint: str) -> NormalizedAlert:
-    return NormalizedAlert(
-        source="test",
-        fingerprint=fingerprint,
-        status=Status.FIRING,
-        severity=Severity.WARNING,
-        title=fingerprint,
-    )
 
 
 async def _writer(database: Database) -> IngestWriter:
@@ -39,7 +29,7 @@ async def test_concurrent_requests_for_one_fingerprint_make_one_alert(
     writer = await _writer(database)
     try:
         outcomes = await asyncio.gather(
-            *(writer.submit(Submission(org.org_id, None, (_alert("same"),))) for _ in range(60))
+            *(writer.submit(Submission(org.org_id, None, (firing("same"),))) for _ in range(60))
         )
     finally:
         await writer.stop()
@@ -58,7 +48,7 @@ async def test_concurrent_new_incidents_get_distinct_consecutive_numbers(
     writer = await _writer(database)
     try:
         await asyncio.gather(
-            *(writer.submit(Submission(org.org_id, None, (_alert(f"fp-{i}"),))) for i in range(80))
+            *(writer.submit(Submission(org.org_id, None, (firing(f"fp-{i}"),))) for i in range(80))
         )
     finally:
         await writer.stop()
@@ -75,15 +65,15 @@ async def test_a_failed_submission_does_not_stall_the_writers(
     org = await factory.org("lean")
     writer = await _writer(database)
     try:
-        gone = writer.submit(Submission(uuid.uuid4(), None, (_alert("nobody"),)))
+        gone = writer.submit(Submission(uuid.uuid4(), None, (firing("nobody"),)))
         kept = [
-            writer.submit(Submission(org.org_id, None, (_alert(f"ok-{i}"),))) for i in range(10)
+            writer.submit(Submission(org.org_id, None, (firing(f"ok-{i}"),))) for i in range(10)
         ]
         results = await asyncio.wait_for(
             asyncio.gather(gone, *kept, return_exceptions=True), timeout=30
         )
         after = await asyncio.wait_for(
-            writer.submit(Submission(org.org_id, None, (_alert("after"),))), timeout=30
+            writer.submit(Submission(org.org_id, None, (firing("after"),))), timeout=30
         )
     finally:
         await writer.stop()
@@ -102,7 +92,7 @@ async def test_every_worker_count_stores_every_submission(
     try:
         await asyncio.gather(
             *(
-                writer.submit(Submission(org.org_id, None, (_alert(f"w{workers}-{i}"),)))
+                writer.submit(Submission(org.org_id, None, (firing(f"w{workers}-{i}"),)))
                 for i in range(40)
             )
         )

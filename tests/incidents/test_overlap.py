@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from tests.conftest import Factory, owner_dsn
-from vixpro.core.alerts import NormalizedAlert, Severity, Status
+from tests.incidents.helpers import firing
+from vixpro.core.alerts import NormalizedAlert
 from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url
 from vixpro.incidents.ingest import IngestWriter, Submission, store
@@ -28,18 +29,6 @@ from vixpro.incidents.overlap import (
     lease_key,
 )
 from vixpro.incidents.storage import SERVERS
-
-
-def _alert(fingerprint: str, hints: tuple[str, ...] = ()) -> NormalizedAlert:
-    return NormalizedAlert(
-        source="test",
-        fingerprint=fingerprint,
-        status=Status.FIRING,
-        severity=Severity.WARNING,
-        title=fingerprint,
-        host_hints=hints,
-    )
-
 
 # ---- claims ---------------------------------------------------------------------------------
 
@@ -78,7 +67,7 @@ def test_a_claim_extends_only_to_keys_nobody_held_since_it_was_made() -> None:
 def test_keys_cover_the_alert_its_group_and_its_servers_storm() -> None:
     server = uuid.uuid4()
     index = ServerIndex([(server, "web-1", {"hostname": "web-1.example"})])
-    keys = alert_keys([_alert("a", ("web-1",)), _alert("b", ("elsewhere",))], index)
+    keys = alert_keys([firing("a", ("web-1",)), firing("b", ("elsewhere",))], index)
     assert keys == {"alert:a", f"server:{server}", f"storm:{server}", "alert:b", "fp:b"}
 
 
@@ -161,7 +150,12 @@ async def _waiting_on(urls: DatabaseUrls, kind: str, task: asyncio.Task[Any]) ->
     return False
 
 
-async def _integration(urls: DatabaseUrls, org: uuid.UUID) -> uuid.UUID:
+async def _org_with_integration(
+    urls: DatabaseUrls, factory: Factory
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """An organisation that has stored one alert (its servers cached), and an integration
+    whose row a test can hold to keep a transaction that counts its alerts from committing."""
+    org = (await factory.org("lean")).org_id
     integration = uuid.uuid4()
     with psycopg.connect(owner_dsn(urls), autocommit=True) as conn:
         conn.execute(
@@ -170,17 +164,16 @@ async def _integration(urls: DatabaseUrls, org: uuid.UUID) -> uuid.UUID:
             "VALUES (%s, %s, 'alertmanager', 'held', %s, %s, '{}', true, 0, 'test', now())",
             (integration, org, uuid.uuid4().hex, b"sealed"),
         )
-    return integration
+    async with await _connect(urls) as conn:
+        await store(conn, [Submission(org, None, (firing("warm-up"),))])
+    return org, integration
 
 
 async def test_the_leaseholders_transactions_with_disjoint_keys_run_at_once(
     database: Database, db_urls: DatabaseUrls, factory: Factory, leases: Leases
 ) -> None:
-    org = (await factory.org("lean")).org_id
-    integration = await _integration(db_urls, org)
-    async with await _connect(db_urls) as conn:
-        await store(conn, [Submission(org, None, (_alert("warm-up"),))])  # caches the servers
-    first_alerts, second_alerts = [_alert("first")], [_alert("second")]
+    org, integration = await _org_with_integration(db_urls, factory)
+    first_alerts, second_alerts = [firing("first")], [firing("second")]
     first_plan = await _plan(leases, org, first_alerts)
     second_plan = await _plan(leases, org, second_alerts)
     with psycopg.connect(owner_dsn(db_urls)) as person:
@@ -217,11 +210,8 @@ async def test_the_leaseholders_transactions_with_disjoint_keys_run_at_once(
 async def test_a_transaction_without_the_lease_waits_for_the_leaseholders(
     database: Database, db_urls: DatabaseUrls, factory: Factory, leases: Leases
 ) -> None:
-    org = (await factory.org("lean")).org_id
-    integration = await _integration(db_urls, org)
-    async with await _connect(db_urls) as conn:
-        await store(conn, [Submission(org, None, (_alert("warm-up"),))])
-    alerts = [_alert("leased")]
+    org, integration = await _org_with_integration(db_urls, factory)
+    alerts = [firing("leased")]
     plan = await _plan(leases, org, alerts)
     with psycopg.connect(owner_dsn(db_urls)) as person:
         person.execute("SELECT 1 FROM integrations WHERE id = %s FOR UPDATE", (integration,))
@@ -230,7 +220,7 @@ async def test_a_transaction_without_the_lease_waits_for_the_leaseholders(
                 store(one, [Submission(org, integration, tuple(alerts))], plans={org: plan})
             )
             waited = await _waiting_on(db_urls, "transactionid", leased)
-            alone = asyncio.create_task(store(two, [Submission(org, None, (_alert("alone"),))]))
+            alone = asyncio.create_task(store(two, [Submission(org, None, (firing("alone"),))]))
             alone_waited = await _waiting_on(db_urls, "advisory", alone)
             person.commit()
             await asyncio.wait_for(asyncio.gather(leased, alone), timeout=10)
@@ -243,8 +233,8 @@ async def test_a_lost_lease_sends_the_transaction_back_before_it_writes(
 ) -> None:
     org = (await factory.org("lean")).org_id
     async with await _connect(db_urls) as conn:
-        await store(conn, [Submission(org, None, (_alert("warm-up"),))])
-        alerts = [_alert("after-loss")]
+        await store(conn, [Submission(org, None, (firing("warm-up"),))])
+        alerts = [firing("after-loss")]
         plan = await _plan(leases, org, alerts)
         with psycopg.connect(owner_dsn(db_urls), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (plan.lease.pid,))
@@ -262,7 +252,7 @@ async def test_an_incident_read_under_a_key_another_transaction_holds_is_refused
 ) -> None:
     org = (await factory.org("lean")).org_id
     async with await _connect(db_urls) as conn:
-        await store(conn, [Submission(org, None, (_alert("shared"),))])
+        await store(conn, [Submission(org, None, (firing("shared"),))])
         lease = await leases.acquire(org)
         assert lease is not None
         # A claim without the incident's group key ("fp:shared"), which another holds.
@@ -271,7 +261,7 @@ async def test_an_incident_read_under_a_key_another_transaction_holds_is_refused
         assert other is not None and claim is not None
         plan = Plan(lease, claim, SERVERS.get(org))
         with pytest.raises(OverlapRefused):
-            await store(conn, [Submission(org, None, (_alert("shared"),))], plans={org: plan})
+            await store(conn, [Submission(org, None, (firing("shared"),))], plans={org: plan})
         lease.release(other)
         lease.release(claim)
     with psycopg.connect(owner_dsn(db_urls)) as owner:
@@ -305,7 +295,7 @@ async def test_a_writer_whose_lease_connection_ends_takes_the_lease_again(
     try:
         holders: list[int] = []
         for i in range(250):  # bounded: the lease is asked for in the background
-            await writer.submit(Submission(org, None, (_alert(f"before-{i}"),)))
+            await writer.submit(Submission(org, None, (firing(f"before-{i}"),)))
             holders = _lease_holders(db_urls, org)
             if holders:
                 break
@@ -315,7 +305,7 @@ async def test_a_writer_whose_lease_connection_ends_takes_the_lease_again(
             admin.execute("SELECT pg_terminate_backend(%s)", (holders[0],))
         again: list[int] = []
         for i in range(250):
-            outcome = await writer.submit(Submission(org, None, (_alert(f"after-{i}"),)))
+            outcome = await writer.submit(Submission(org, None, (firing(f"after-{i}"),)))
             assert len(outcome.alert_ids) == 1  # stored, alone or overlapping
             again = _lease_holders(db_urls, org)
             if again and again != holders:
@@ -341,7 +331,7 @@ async def test_two_writers_flooding_the_same_alerts_decide_as_if_one_at_a_time(
         for _ in range(ROUNDS):  # the leases are taken during the first ones
             await asyncio.gather(
                 *(
-                    writer.submit(Submission(org, None, tuple(_alert(f) for f in fingerprints)))
+                    writer.submit(Submission(org, None, tuple(firing(f) for f in fingerprints)))
                     for writer in writers
                     for _ in range(PER_ROUND)
                 )

@@ -245,6 +245,8 @@ class Leases:
                     await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
                 ).fetchone()
                 if row is None or not row[0]:
+                    if len(self._refused_until) >= 10 * MAX_LEASES:
+                        self._refused_until.clear()  # a bound, not a cache worth keeping
                     self._refused_until[org_id] = time.monotonic() + RETRY_AFTER_S
                     return None
                 # A former holder's shared transactions may still be running: wait them out.
