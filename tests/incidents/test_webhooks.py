@@ -310,3 +310,28 @@ async def test_servers_enrolled_or_renamed_after_alerts_arrived_are_matched(
     # The renamed host's alert joined the server's incident: it was matched to the server.
     assert by_title["After on db-1:9100"]["server_id"] == str(server_id)
     assert by_title["After on db-1:9100"]["alert_count"] == 2
+
+
+def _transactions(metrics: str) -> dict[str, float]:
+    prefix = "vixpro_ingest_transactions_total{mode="
+    return {
+        line[len(prefix) + 1 : line.index('"}')]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith(prefix)
+    }
+
+
+async def test_metrics_count_ingest_transactions_by_how_they_ran(client, factory) -> None:
+    before = _transactions((await client.get("/metrics")).text)
+    assert set(before) == {"overlapped", "alone", "sent_back"}
+    org = await new_org(factory, client)
+    url = (await org.integration())["webhook_url"]
+    for i in range(5):
+        response = await post(client, url, am_body(am_alert(f"metric-{i}", "db-1:9100")))
+        assert response.status_code == 202, response.text
+    after = _transactions((await client.get("/metrics")).text)
+    # Each accepted request's transaction is counted once, however it ran; the first ran
+    # alone (the organisation's lease is asked for then, in the background).
+    ran = sum(after[mode] - before[mode] for mode in ("overlapped", "alone"))
+    assert ran == 5
+    assert after["alone"] > before["alone"]

@@ -168,6 +168,9 @@ class IngestWriter:
         # lease it holds run at once when their keys are disjoint.
         self._leases = Leases(libpq_url(app_url)) if overlap else None
         self._overlapping = False  # the last transaction planned overlapped
+        # Transactions by how they ran (``/metrics``): ``overlapped`` under a lease, ``alone``
+        # with the lock exclusive, ``sent_back`` refused before writing and run again alone.
+        self.transactions = {"overlapped": 0, "alone": 0, "sent_back": 0}
         self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._workers = workers
         self._turn = asyncio.Lock()
@@ -252,6 +255,7 @@ class IngestWriter:
         try:
             outcomes = await self._transaction(submissions, read_done, plans)
         except OverlapRefused as refused:
+            self.transactions["sent_back"] += 1
             _release(plans)
             if refused.lost and self._leases is not None:
                 await self._leases.lost(plan.lease.pid for plan in plans.values())
@@ -270,6 +274,7 @@ class IngestWriter:
                 await self._commit([item], alone=True)
             return
         _release(plans)
+        self.transactions["overlapped" if plans else "alone"] += 1
         for (_, future), outcome in zip(items, outcomes, strict=True):
             _settle(future, outcome=outcome)
         if self.on_committed is not None and any(o.start_now for o in outcomes):

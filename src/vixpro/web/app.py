@@ -17,7 +17,7 @@ from vixpro.web.api import tools, webhooks
 from vixpro.web.dashboard import router as dashboard_router
 from vixpro.web.dashboard.templating import make_templates
 from vixpro.web.fastpath import FastPath
-from vixpro.web.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
+from vixpro.web.middleware import BodyLimitMiddleware, IngestCollector, Metrics, MetricsMiddleware
 from vixpro.web.state import AppState
 
 STATIC = Path(__file__).parent / "static"
@@ -48,6 +48,7 @@ def create_app(state: AppState) -> FastAPI:
     )
     app.state.vixpro = state
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(IngestCollector(lambda: state.ingest.transactions))
     app.state.templates = make_templates(state)
     problems.install(app)
     app.include_router(health.router)

@@ -10,9 +10,12 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vixpro.support.attachments import UPLOAD_REQUEST_LIMIT
@@ -102,6 +105,25 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class IngestCollector(Collector):
+    """The ingest writer's transactions by how they ran, read when scraped."""
+
+    def __init__(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "vixpro_ingest_transactions",
+            "Ingest transactions by how they ran: overlapped (under the organisation's "
+            "ingest lease), alone (ingest lock exclusive), sent_back (refused before writing, "
+            "then run alone)",
+            labels=["mode"],
+        )
+        for mode, count in sorted(self._counts().items()):
+            family.add_metric([mode], count)
+        yield family
 
 
 class Metrics:
