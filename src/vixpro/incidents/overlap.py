@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 # of those its transactions have not used for a while.
 MAX_LEASES = 64
 LEASE_IDLE_S = 60.0
-RETRY_AFTER_S = 5.0  # after another process was found holding a lease
+RETRY_AFTER_S = 5.0  # after another process was found holding a lease, or an error
 
 # The ingest lock: taken exclusively by a transaction running alone, shared under a lease.
 INGEST_LOCK = "hashtextextended('vixpro-ingest:' || %(org)s, 0)"
@@ -256,6 +256,7 @@ class Leases:
                     )
             except Exception as exc:
                 log.warning("an ingest lease could not be taken: %s", type(exc).__name__)
+                self._refused_until[org_id] = time.monotonic() + RETRY_AFTER_S
                 await self._drop()
                 return None
             lease = OrgLease(org_id, key, self._pid)
