@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -265,10 +266,18 @@ class CpuMeter:
         }
 
     @staticmethod
+    def merge(seen: dict[int, tuple[str, int]], sample: dict[int, tuple[str, int]]) -> None:
+        """Keep each process's latest ticks (a process gone between listing and reading
+        reads as 0, which must not undo what was seen before)."""
+        for pid, (role, ticks) in sample.items():
+            seen[pid] = (role, max(ticks, seen.get(pid, (role, 0))[1]))
+
+    @staticmethod
     def spent(
         before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]
     ) -> dict[str, float]:
-        """CPU seconds per role between two samples (processes that exited are not counted)."""
+        """CPU seconds per role between two samples (a process that exited in between counts
+        up to its last sample in ``after``)."""
         tick = os.sysconf("SC_CLK_TCK")
         totals = {"web": 0.0, "postgres": 0.0}
         for pid, (role, ticks) in after.items():
@@ -280,11 +289,28 @@ class CpuMeter:
 
 
 def measured(meter: CpuMeter | None, load: Load) -> tuple[Outcome, dict[str, float] | None]:
-    before = meter.sample() if meter else None
-    out = drive(load)
-    if meter is None or before is None:
-        return out, None
-    return out, CpuMeter.spent(before, meter.sample())
+    """Drive ``load`` and measure the CPU it cost. Processes are sampled every quarter of a
+    second while it runs: the ingest pool replaces its connections every 30 s, and a backend
+    that exits takes its CPU time with it."""
+    if meter is None:
+        return drive(load), None
+    before = meter.sample()
+    seen = dict(before)
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.25):
+            CpuMeter.merge(seen, meter.sample())
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        out = drive(load)
+    finally:
+        stop.set()
+        watcher.join()
+    CpuMeter.merge(seen, meter.sample())
+    return out, CpuMeter.spent(before, seen)
 
 
 def report(name: str, out: Outcome, cpu: dict[str, float] | None = None) -> dict[str, Any]:
