@@ -6,8 +6,10 @@ alone; and concurrent writers (replicas) still decide as if one transaction at a
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -15,7 +17,7 @@ import pytest
 
 from tests.conftest import Factory, owner_dsn
 from tests.incidents.helpers import firing
-from vixpro.core.alerts import NormalizedAlert
+from vixpro.core.alerts import NormalizedAlert, Status
 from vixpro.db.sessions import Database
 from vixpro.db.urls import DatabaseUrls, libpq_url
 from vixpro.incidents.ingest import IngestWriter, Submission, store
@@ -350,3 +352,56 @@ async def test_two_writers_flooding_the_same_alerts_decide_as_if_one_at_a_time(
         ).fetchone()
     assert alerts == [(f, ROUNDS * PER_ROUND * 2) for f in sorted(fingerprints)]
     assert incidents == (12, 12, 12)
+
+
+async def test_a_random_flood_of_firing_and_resolved_alerts_from_two_writers_stays_consistent(
+    database: Database, db_urls: DatabaseUrls, factory: Factory
+) -> None:
+    org = (await factory.org("lean")).org_id
+    fingerprints = [f"mixed-{i}" for i in range(60)]
+    writers = [IngestWriter(database.urls.app, workers=2) for _ in range(2)]
+    for writer in writers:
+        await writer.start()
+    rng = random.Random(4)
+    sent = {fingerprint: 1 for fingerprint in fingerprints}
+    try:
+        # Every fingerprint fires first, so that each has one alert row and one incident
+        # from then on, whatever fires or resolves after (a flap reopens the same incident).
+        await writers[0].submit(Submission(org, None, tuple(firing(f) for f in fingerprints)))
+
+        async def sender(writer: IngestWriter) -> None:
+            for _ in range(25):
+                # Staggered, so that requests also arrive while a transaction is in flight.
+                await asyncio.sleep(rng.random() / 200)
+                chosen = rng.sample(fingerprints, 10)
+                alerts = tuple(
+                    replace(firing(f), status=Status.RESOLVED) if rng.random() < 0.2 else firing(f)
+                    for f in chosen
+                )
+                await writer.submit(Submission(org, None, alerts))
+                for f in chosen:
+                    sent[f] += 1
+
+        await asyncio.gather(*(sender(writer) for writer in writers for _ in range(4)))
+        overlapped = sum(writer.transactions["overlapped"] for writer in writers)
+    finally:
+        for writer in writers:
+            await writer.stop()
+    with psycopg.connect(owner_dsn(db_urls)) as owner:
+        alerts = owner.execute(
+            "SELECT fingerprint, count(*), sum(count) FROM alerts WHERE org_id = %s "
+            "GROUP BY fingerprint",
+            (org,),
+        ).fetchall()
+        incidents = owner.execute(
+            "SELECT count(*), count(DISTINCT number) FROM incidents WHERE org_id = %s", (org,)
+        ).fetchone()
+        miscounted = owner.execute(
+            "SELECT count(*) FROM incidents i WHERE org_id = %s AND open_alerts <> "
+            "(SELECT count(*) FROM alerts a WHERE a.incident_id = i.id AND a.status = 'firing')",
+            (org,),
+        ).fetchone()
+    assert overlapped > 0  # the leaseholder's transactions did overlap
+    assert sorted(alerts) == sorted((f, 1, sent[f]) for f in fingerprints)
+    assert incidents == (60, 60)
+    assert miscounted == (0,)
