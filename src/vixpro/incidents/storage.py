@@ -166,7 +166,7 @@ async def read(
 
     Takes the organisation's ingest lock first: exclusively, so that its alerts are decided
     one transaction at a time; or shared, under ``plan``'s lease, with the lease checked in
-    the same statement (``overlap``: raises ``OverlapRefused`` when the lease is lost or the
+    the same round trip (``overlap``: raises ``OverlapRefused`` when the lease is lost or the
     servers changed since the plan's keys were worked out). Group keys depend on server
     matching, which uses the cached index; when the digest read alongside says the servers
     changed, the index is rebuilt and the group reads redone.
