@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vixpro.core import jsontext
@@ -55,6 +55,8 @@ _JSON = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(_JSON)
+@example(-(2**63) - 1)
+@example(2**64)
 def test_reading_gives_what_the_standard_library_gives(value: object) -> None:
     for text in (json.dumps(value), json.dumps(value, ensure_ascii=False, indent=1)):
         data = text.encode()
@@ -69,6 +71,9 @@ def test_integers_beyond_64_bits_are_read_exactly() -> None:
         18446744073709551615,
         -9223372036854775808,
     ]
+    # Just below -2**63: nineteen digits, which orjson reads as a float (found by the
+    # property test above).
+    assert jsontext.loads(b"[-9223372036854775809]") == [-9223372036854775809]
 
 
 def test_what_orjson_refuses_is_read_or_refused_as_the_standard_library_does() -> None:
