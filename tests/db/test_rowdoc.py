@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.conftest import owner_dsn
-from vixpro.db.rowdoc import RowDocument
+from vixpro.db.rowdoc import RowDocument, text_list
 from vixpro.db.urls import DatabaseUrls
 
 DOCUMENT = RowDocument(
@@ -60,3 +60,16 @@ def test_an_empty_document_has_no_rows(db_urls: DatabaseUrls) -> None:
 def test_a_missing_column_is_named() -> None:
     with pytest.raises(KeyError, match="labels"):
         DOCUMENT.dumps([{"id": None, "n": 1, "flag": True, "name": "x", "at": None, "hints": []}])
+
+
+def test_a_text_list_reads_back_in_order_whatever_its_characters(db_urls: DatabaseUrls) -> None:
+    # Characters an array literal would have to quote or escape: commas, braces, quotes,
+    # backslashes, NULL as a word, spaces, and text beyond ASCII.
+    values = ["a,b", "{c}", '"d"', "e\\f", "NULL", " ", "", "é ☃", "a,b"]
+    with psycopg.connect(owner_dsn(db_urls)) as conn:
+        got = conn.execute(
+            "SELECT f.v FROM jsonb_array_elements_text(%s::jsonb) WITH ORDINALITY AS f(v, n) "
+            "ORDER BY f.n",
+            (text_list(iter(values)),),
+        ).fetchall()
+    assert [v for (v,) in got] == values

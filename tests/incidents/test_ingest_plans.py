@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from tests.conftest import Factory, owner_dsn
+from vixpro.db.rowdoc import text_list
 from vixpro.db.urls import DatabaseUrls, libpq_url
 from vixpro.incidents import storage
 
@@ -126,9 +127,9 @@ def _values(conn: psycopg.Connection[Any], org: uuid.UUID) -> dict[str, Any]:
 
 def _arguments(name: str, v: dict[str, Any]) -> Any:
     if name == "current alerts":
-        return (v["fingerprints"], v["org"], v["org"])
+        return (text_list(v["fingerprints"]), v["org"], v["org"])
     if name == "open incidents by group":
-        return (v["keys"], v["org"])
+        return (text_list(v["keys"]), v["org"])
     if name == "alert updates":
         return {**v, "ids": v["alert_ids"], "rows": v["alert_rows"]}
     if name == "storm updates":

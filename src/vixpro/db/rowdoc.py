@@ -44,6 +44,13 @@ class RowDocument:
         return jsontext.dumps([[row[name] for name in names] for row in rows])
 
 
+def text_list(values: Iterable[str]) -> str:
+    """Strings as one statement parameter, a JSON array that SQL reads back with
+    ``jsonb_array_elements_text(%s::jsonb)``. psycopg writes a Python list as an array
+    literal element by element (1.5 µs each); orjson writes the array in a hundredth of that."""
+    return jsontext.dumps(list(values))
+
+
 def _expression(index: int, sql_type: str) -> str:
     # A JSON null is SQL's NULL, whatever the column's type (as jsonb_to_recordset has it).
     if sql_type == "jsonb":

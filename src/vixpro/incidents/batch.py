@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +59,11 @@ class StoreError(Exception):
 
 def _as_is(value: Any) -> Any:
     return value
+
+
+def cleaner(needed: bool) -> Callable[[Any], Any]:
+    """``clean`` where text may hold what PostgreSQL refuses, else the value as it is."""
+    return clean if needed else _as_is
 
 
 def clean(value: Any) -> Any:
@@ -188,6 +193,9 @@ class OrgBatch:
     added: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = field(default_factory=dict)
     alert_rows: list[AlertRow] = field(default_factory=list)
     touched: dict[uuid.UUID, IncidentRow] = field(default_factory=dict)
+    # Whether a submission applied may hold text PostgreSQL refuses: timeline entries quote
+    # alert titles, so they are cleaned before they are written only then.
+    unclean: bool = False
 
     # ---- decisions -------------------------------------------------------------------------
 
@@ -209,6 +217,8 @@ class OrgBatch:
         alert_ids: list[uuid.UUID] = []
         incident_ids: dict[uuid.UUID, None] = {}  # ordered, without repeats
         suppressed = 0
+        if submission.needs_cleaning:
+            self.unclean = True
         if submission.integration_id is not None:
             self.integration_counts[submission.integration_id] = self.integration_counts.get(
                 submission.integration_id, 0
@@ -225,7 +235,7 @@ class OrgBatch:
     def _alert_values(
         self, alert: NormalizedAlert, submission: Submission, server_id: uuid.UUID | None
     ) -> dict[str, Any]:
-        c = clean if submission.needs_cleaning else _as_is
+        c = cleaner(submission.needs_cleaning)
         return {
             "integration_id": submission.integration_id,
             "source": alert.source,
@@ -458,7 +468,7 @@ class OrgBatch:
         incident = IncidentRow(
             id=ids.uuid4(),
             number=self.next_number,
-            title=clean(title or alert.title)[:500],
+            title=cleaner(submission.needs_cleaning)(title or alert.title)[:500],
             state=State.OPEN,
             severity=tier_of(alert.severity),
             group_key=key,

@@ -18,14 +18,14 @@ from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline
 
 from vixpro.core.alerts import NormalizedAlert
 from vixpro.core.incidents import Rules, Scope, Window, effective_budget, group_key
-from vixpro.db.rowdoc import RowDocument
+from vixpro.db.rowdoc import RowDocument, text_list
 from vixpro.incidents.batch import (
     INCIDENT_COLUMNS,
     AlertRow,
     OrgBatch,
     StoreError,
     StormRow,
-    clean,
+    cleaner,
     incident_row,
     minute_of,
 )
@@ -41,13 +41,15 @@ _I_COLUMNS = ", ".join("i." + column.strip() for column in INCIDENT_COLUMNS.spli
 CURRENT_SELECT = (
     "SELECT a.id, a.fingerprint, a.incident_id, a.status, a.count, a.suppressed_by, "  # noqa: S608 - constant column list
     + _I_COLUMNS
-    + " FROM unnest(%s::text[]) AS f(fp) CROSS JOIN LATERAL ("
+    + " FROM jsonb_array_elements_text(%s::jsonb) AS f(fp) CROSS JOIN LATERAL ("
     "SELECT id, fingerprint, incident_id, status, count, suppressed_by FROM alerts "
     "WHERE org_id = %s AND fingerprint = f.fp ORDER BY last_seen_at DESC LIMIT 1) a "
     "LEFT JOIN incidents i ON i.id = a.incident_id AND i.org_id = %s"
 )
 GROUP_SELECT = (
-    "SELECT " + _I_COLUMNS + " FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608 - constant column list
+    "SELECT "  # noqa: S608 - constant column list
+    + _I_COLUMNS
+    + " FROM jsonb_array_elements_text(%s::jsonb) AS k(key) CROSS JOIN LATERAL ("
     "SELECT * FROM incidents WHERE org_id = %s AND group_key = k.key AND state <> 'resolved' "
     "ORDER BY last_alert_at DESC LIMIT 1) i"
 )
@@ -186,7 +188,7 @@ async def read(
     windows = await conn.execute(_WINDOWS_SELECT, {"org": org, "now": now})
     # Each fingerprint's latest alert, and its incident: one index probe per fingerprint
     # (org_id, fingerprint, last_seen_at), whatever the planner's statistics say.
-    current = await conn.execute(CURRENT_SELECT, (fingerprints, org, org))
+    current = await conn.execute(CURRENT_SELECT, (text_list(fingerprints), org, org))
     groups = None
     if cached is not None:
         groups = await _read_groups(conn, batch, cached[1], alerts)
@@ -284,7 +286,7 @@ async def _read_groups(
     servers = sorted({s for s, _ in matched if s is not None})
     keys = sorted({group_key(s, fp) for s, fp in matched})
     org, now = batch.org_id, batch.now
-    groups = await conn.execute(GROUP_SELECT, (keys, org))
+    groups = await conn.execute(GROUP_SELECT, (text_list(keys), org))
     if not servers:
         return _GroupReads(groups, None, None, None)
     params = {"org": org, "servers": servers, "now": now, "day": now.date()}
@@ -527,8 +529,9 @@ async def write_org(conn: AsyncConnection[Any], batch: OrgBatch) -> AsyncCursor[
         ids = [a.id for a in changed_alerts]
         await conn.execute(_UPDATE_ALERTS, {**base, "rows": rows, "ids": ids})
     if batch.events:
+        c = cleaner(batch.unclean)
         rows = _EVENTS.dumps(
-            {"incident_id": i, "kind": k, "actor": actor, "detail": clean(d), "data": clean(data)}
+            {"incident_id": i, "kind": k, "actor": actor, "detail": c(d), "data": c(data)}
             for i, k, actor, d, data in batch.events
         )
         await conn.execute(_INSERT_EVENTS, {**base, "rows": rows}, prepare=True)
